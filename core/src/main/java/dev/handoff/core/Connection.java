@@ -1,0 +1,564 @@
+package dev.handoff.core;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One handed-off response: its outbound queue, its non-blocking writer and its end.
+ *
+ * <p><b>The problem.</b> Producers on any thread write to the stream; the servlet container allows exactly
+ * one thread at a time inside the {@code ServletOutputStream}, and only after {@code isReady()} returned
+ * true. When {@code isReady()} returns false the container calls {@code onWritePossible()} later, on one
+ * of its threads, possibly before the thread that saw {@code false} has even left {@code isReady()}.
+ *
+ * <p><b>The approach.</b> Every write is queued under a short lock. Whoever finds the writer
+ * {@code IDLE} becomes its owner and drains the queue on its own thread, without blocking (non-blocking
+ * writes return at once); whoever finds it busy just leaves the bytes for the owner. The owner writes
+ * while {@code isReady()} is true, flushes once the queue is empty, and goes {@code IDLE}; when
+ * {@code isReady()} is false it hands ownership to the container's next {@code onWritePossible()}. Each
+ * decision is made under the lock and every call out (the container, completions, callbacks) happens
+ * after releasing it.
+ *
+ * <pre>
+ *                 write() finds IDLE: caller becomes owner
+ *        ┌──────────────────────────────────────────────────────┐
+ *        │                                                      ▼
+ *     IDLE ◀───────── queue empty and flushed ──────────── WRITING ◀─┐ isReady() false, but onWritePossible
+ *                                                             │  ▲   │ arrived meanwhile: keep writing
+ *                                   isReady() false           │  │   └──┘
+ *                                                             ▼  │ onWritePossible()
+ *   (start) ────────────────────────────────────────────▶ WAITING
+ *
+ *   any state ──▶ DONE   the stream ended; complete() was called once, by whoever left the writer last
+ * </pre>
+ *
+ * <p>A stream ends exactly once: the first of {@link #close}, {@link #abort}, a failed write, a container
+ * event or a time-out decides the {@link CloseStatus}; the others find it decided and do nothing.
+ * A graceful close first lets the owner drain the queue, then ends with the requested reason.
+ */
+final class Connection {
+
+    private static final Logger log = LoggerFactory.getLogger(Connection.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    /** The writer's states; see the diagram in the class description. */
+    enum WriterState {
+        /** Nothing queued and nothing unflushed; the next write makes its caller the owner. */
+        IDLE,
+        /** One thread owns the output stream and drains the queue. */
+        WRITING,
+        /** The container will call onWritePossible (isReady() returned false, or the first call is due). */
+        WAITING,
+        /** The stream ended; nobody touches the output stream again. */
+        DONE
+    }
+
+    // ---- Fixed at construction.
+    private final long id = IDS.incrementAndGet();
+    private final String description;
+    private final StreamOptions options;
+    private final byte[] heartbeatFrame;
+    private final LongSupplier nanoClock;
+    private final long openedNanos;
+    private final long heartbeatNanos;
+    private final long idleTimeoutNanos;
+    private final long writeTimeoutNanos;
+    private final CompletableFuture<CloseStatus> closed = new CompletableFuture<>();
+    /** Set once, before any write can reach the container (see {@link #start}). */
+    private volatile Transport transport;
+
+    // ---- Guarded by lock: touched by producers, the writer, container callbacks and the scheduler.
+    private final Object lock = new Object();
+    private final OutboundQueue queue;
+    private WriterState state = WriterState.WAITING;
+    /** onWritePossible arrived while the owner was between isReady() == false and taking the lock. */
+    private boolean writePossibleSignalled;
+    /** A graceful close was asked for: end with this once the queue is drained. */
+    private CloseStatus closing;
+    /** How the stream ended; null while open. */
+    private CloseStatus status;
+    private long waitingSinceNanos;
+    private long lastWriteNanos;
+    private long lastApplicationWriteNanos;
+    private List<Consumer<CloseStatus>> callbacks = new ArrayList<>(2);
+
+    // ---- Owned by the writer (the thread in WRITING); ownership passes through the lock. Other threads
+    //      read the counters only for the end-of-stream log line.
+    private boolean needsFlush;
+    private long bytesWritten;
+    private long writesDone;
+
+    Connection(String description, StreamOptions options, byte[] heartbeatFrame, LongSupplier nanoClock) {
+        this.description = description;
+        this.options = options;
+        this.heartbeatFrame = heartbeatFrame;
+        this.nanoClock = nanoClock;
+        this.queue = new OutboundQueue(options.maxQueuedBytes(), options.overflow());
+        this.heartbeatNanos = options.heartbeat().toNanos();
+        this.idleTimeoutNanos = options.idleTimeout().toNanos();
+        this.writeTimeoutNanos = options.writeTimeout().toNanos();
+        this.openedNanos = nanoClock.getAsLong();
+        this.waitingSinceNanos = openedNanos;
+        this.lastWriteNanos = openedNanos;
+        this.lastApplicationWriteNanos = openedNanos;
+    }
+
+    /**
+     * Attaches the transport. Writes queued before this wait for the first {@link #onWritePossible()},
+     * which the container sends once the write listener is set.
+     */
+    void start(Transport transport) {
+        this.transport = transport;
+        if (needsTimers()) {
+            options.scheduler().register(this);
+        }
+    }
+
+    private boolean needsTimers() {
+        return (heartbeatFrame != null && heartbeatNanos > 0) || idleTimeoutNanos > 0 || writeTimeoutNanos > 0;
+    }
+
+    long id() {
+        return id;
+    }
+
+    // ------------------------------------------------------------------ producers
+
+    /**
+     * Queues a slice of an array that nobody modifies afterwards. Returns a stage completed when the
+     * container took the bytes.
+     *
+     * @throws StreamClosedException if the stream has ended or is closing
+     */
+    CompletionStage<Void> write(byte[] bytes, int offset, int length) {
+        CompletableFuture<Void> completion = new CompletableFuture<>();
+        enqueue(new Write(bytes, offset, length, completion), true);
+        return completion;
+    }
+
+    private void enqueue(Write write, boolean fromApplication) {
+        OutboundQueue.Admission admission;
+        List<Write> dropped;
+        Ending ending = null;
+        boolean drain = false;
+        synchronized (lock) {
+            if (status != null || closing != null) {
+                throw closedException();
+            }
+            admission = queue.offer(write);
+            dropped = queue.takeDropped();
+            if (admission == OutboundQueue.Admission.QUEUED) {
+                long now = nanoClock.getAsLong();
+                lastWriteNanos = now;
+                if (fromApplication) {
+                    lastApplicationWriteNanos = now;
+                }
+                if (state == WriterState.IDLE) {
+                    state = WriterState.WRITING;
+                    drain = true;
+                }
+            } else if (admission == OutboundQueue.Admission.OVERFLOW) {
+                ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "queue over " + queue.bound()
+                        + " bytes (" + queue.bytes() + " queued, " + write.length() + " more offered)"), null, false,
+                        false);
+            }
+        }
+        if (dropped != null) {
+            QueueFullException dropException = new QueueFullException("stream " + id + ": a queued write was "
+                    + "dropped to make room (queue bound " + queue.bound() + " bytes, policy DROP_OLDEST)");
+            dropped.forEach(w -> w.fail(dropException));
+        }
+        switch (admission) {
+            case REFUSED -> write.fail(new QueueFullException("stream " + id + ": write of " + write.length()
+                    + " bytes refused: queue bound " + queue.bound() + " bytes reached (policy FAIL_WRITE)"));
+            case OVERFLOW -> {
+                // The lock was held from the open check to the decision, so this thread decided the end.
+                write.fail(closedException(ending.status));
+                finish(ending);
+            }
+            case QUEUED -> {
+                if (drain) {
+                    drain();
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the writer
+
+    /** Called by the container when a write is possible again; ownership passes to this thread. */
+    void onWritePossible() {
+        boolean drain = false;
+        synchronized (lock) {
+            if (state == WriterState.WAITING) {
+                state = WriterState.WRITING;
+                writePossibleSignalled = false;
+                drain = true;
+            } else if (state == WriterState.WRITING) {
+                writePossibleSignalled = true;
+            }
+        }
+        if (drain) {
+            drain();
+        }
+    }
+
+    /** The writer's loop: only the owner (the thread that moved the state to WRITING) runs it. */
+    private void drain() {
+        Transport out = transport;
+        while (true) {
+            boolean ready;
+            try {
+                ready = out.isReady();
+            } catch (RuntimeException e) {
+                failedByWriter(e);
+                return;
+            }
+            Write next = null;
+            Ending ending = null;
+            boolean completeNow = false;
+            synchronized (lock) {
+                if (status != null) {
+                    // Ended by another thread while we wrote: leaving the writer, we complete the response.
+                    state = WriterState.DONE;
+                    completeNow = true;
+                } else if (!ready) {
+                    if (writePossibleSignalled) {
+                        writePossibleSignalled = false;
+                        continue;
+                    }
+                    state = WriterState.WAITING;
+                    waitingSinceNanos = nanoClock.getAsLong();
+                    return;
+                } else {
+                    next = queue.poll();
+                    if (next == null && !needsFlush) {
+                        if (closing != null) {
+                            ending = endLocked(closing, null, true, false);
+                        } else {
+                            state = WriterState.IDLE;
+                            writePossibleSignalled = false;
+                            return;
+                        }
+                    }
+                }
+            }
+            if (completeNow) {
+                completeTransport();
+                return;
+            }
+            if (ending != null) {
+                finish(ending);
+                return;
+            }
+            try {
+                if (next == null) {
+                    out.flush();
+                    needsFlush = false;
+                } else {
+                    out.write(next.bytes(), next.offset(), next.length());
+                    needsFlush = true;
+                    bytesWritten += next.length();
+                    writesDone++;
+                    next.succeed();
+                }
+            } catch (IOException e) {
+                if (next != null) {
+                    next.fail(e);
+                }
+                failedByWriter(e);
+                return;
+            } catch (RuntimeException e) {
+                if (next != null) {
+                    next.fail(e);
+                }
+                failedByWriter(e);
+                return;
+            }
+        }
+    }
+
+    private void failedByWriter(Throwable e) {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(statusFor(e), e, true, false);
+            if (ending == null) {
+                state = WriterState.DONE;
+            }
+        }
+        if (ending != null) {
+            finish(ending);
+        } else {
+            completeTransport();
+        }
+    }
+
+    // ------------------------------------------------------------------ ends
+
+    /** Graceful close: the queue drains, then the stream ends with {@code reason}. */
+    void close(CloseReason reason, String detail) {
+        Ending ending = null;
+        synchronized (lock) {
+            if (status != null || closing != null) {
+                return;
+            }
+            closing = new CloseStatus(reason, detail);
+            if (state == WriterState.IDLE) {
+                // Nothing queued and everything flushed: end now, from this thread.
+                ending = endLocked(closing, null, true, false);
+            }
+            // WRITING: the owner ends it when the queue is empty. WAITING: the next onWritePossible does.
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** Ends now, discarding queued bytes. */
+    void abort(CloseReason reason, String detail, Throwable cause) {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(new CloseStatus(reason, detail), cause, false, false);
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** The container reported an error (AsyncListener or WriteListener onError). */
+    void onContainerError(Throwable t) {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(statusFor(t), t, false, false);
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** The container completed the response itself (AsyncListener.onComplete without our complete()). */
+    void onContainerComplete() {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(new CloseStatus(CloseReason.CLIENT_GONE, "the container completed the response"), null,
+                    false, true);
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** Checks heartbeat and time-outs; called by the scheduler every tick. */
+    void tick(long now) {
+        Ending ending = null;
+        boolean heartbeat = false;
+        synchronized (lock) {
+            if (status != null) {
+                return;
+            }
+            if (writeTimeoutNanos > 0 && state == WriterState.WAITING && now - waitingSinceNanos >= writeTimeoutNanos) {
+                ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "no write progress for "
+                        + millis(now - waitingSinceNanos) + " ms with " + queue.bytes() + " bytes queued"), null, false,
+                        false);
+            } else if (idleTimeoutNanos > 0 && closing == null && now - lastApplicationWriteNanos >= idleTimeoutNanos) {
+                ending = endLocked(new CloseStatus(CloseReason.IDLE_TIMEOUT, "nothing sent for "
+                        + millis(now - lastApplicationWriteNanos) + " ms"), null, false, false);
+            } else if (heartbeatFrame != null && heartbeatNanos > 0 && closing == null
+                    && now - lastWriteNanos >= heartbeatNanos) {
+                heartbeat = true;
+            }
+        }
+        if (ending != null) {
+            finish(ending);
+        } else if (heartbeat) {
+            try {
+                enqueue(new Write(heartbeatFrame, 0, heartbeatFrame.length, null), false);
+            } catch (StreamClosedException raced) {
+                // Ended between the check and the write: nothing to do.
+            }
+        }
+    }
+
+    /** What to do, after releasing the lock, to end the stream: decided once by {@link #endLocked}. */
+    private static final class Ending {
+        final CloseStatus status;
+        final Throwable cause;
+        final List<Write> discarded;
+        final List<Consumer<CloseStatus>> callbacks;
+        final boolean completeTransport;
+
+        Ending(CloseStatus status, Throwable cause, List<Write> discarded, List<Consumer<CloseStatus>> callbacks,
+                boolean completeTransport) {
+            this.status = status;
+            this.cause = cause;
+            this.discarded = discarded;
+            this.callbacks = callbacks;
+            this.completeTransport = completeTransport;
+        }
+    }
+
+    /**
+     * Decides the end, under the lock. Returns null if it was already decided. The response is completed
+     * by the caller unless another thread is inside the output stream, which then completes it on leaving,
+     * or the container already completed it.
+     */
+    private Ending endLocked(CloseStatus end, Throwable cause, boolean callerIsWriter, boolean transportComplete) {
+        if (status != null) {
+            return null;
+        }
+        status = end;
+        List<Write> discarded = new ArrayList<>(queue.size());
+        queue.drainTo(discarded);
+        boolean complete;
+        if (state == WriterState.WRITING && !callerIsWriter) {
+            complete = false;
+        } else {
+            complete = state != WriterState.DONE && !transportComplete;
+            state = WriterState.DONE;
+        }
+        List<Consumer<CloseStatus>> toRun = callbacks;
+        callbacks = null;
+        return new Ending(end, cause, discarded, toRun, complete);
+    }
+
+    /** Carries out an {@link Ending}, outside the lock. */
+    private void finish(Ending ending) {
+        if (!ending.discarded.isEmpty()) {
+            StreamClosedException e = closedException(ending.status);
+            ending.discarded.forEach(w -> w.fail(e));
+        }
+        if (ending.completeTransport) {
+            completeTransport();
+        }
+        if (needsTimers()) {
+            options.scheduler().unregister(this);
+        }
+        logEnd(ending);
+        closed.complete(ending.status);
+        for (Consumer<CloseStatus> callback : ending.callbacks) {
+            runCallback(callback, ending.status);
+        }
+    }
+
+    private void completeTransport() {
+        Transport t = transport;
+        if (t == null) {
+            return;
+        }
+        try {
+            t.complete();
+        } catch (RuntimeException e) {
+            log.debug("stream {}: completing the response failed: {}", id, e.toString());
+        }
+    }
+
+    private void runCallback(Consumer<CloseStatus> callback, CloseStatus s) {
+        try {
+            callback.accept(s);
+        } catch (RuntimeException e) {
+            log.warn("stream {}: close callback {} failed", id, callback, e);
+        }
+    }
+
+    private void logEnd(Ending ending) {
+        CloseStatus s = ending.status;
+        long ms = millis(nanoClock.getAsLong() - openedNanos);
+        String format = "stream {} {} ended: {} after {} ms, {} bytes in {} writes";
+        Object[] args = {id, description, s, ms, bytesWritten, writesDone};
+        switch (s.reason()) {
+            case ERROR -> {
+                if (ending.cause != null) {
+                    Object[] withCause = Arrays.copyOf(args, args.length + 1);
+                    withCause[args.length] = ending.cause;
+                    log.warn(format, withCause);
+                } else {
+                    log.warn(format, args);
+                }
+            }
+            case SLOW_CONSUMER -> log.info(format, args);
+            default -> log.debug(format, args);
+        }
+    }
+
+    private static CloseStatus statusFor(Throwable t) {
+        if (t instanceof IOException || t.getCause() instanceof IOException) {
+            String message = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+            return new CloseStatus(CloseReason.CLIENT_GONE, message);
+        }
+        return new CloseStatus(CloseReason.ERROR, String.valueOf(t));
+    }
+
+    // ------------------------------------------------------------------ observers
+
+    void onClose(Consumer<CloseStatus> callback) {
+        CloseStatus ended;
+        synchronized (lock) {
+            if (callbacks != null) {
+                callbacks.add(callback);
+                return;
+            }
+            ended = status;
+        }
+        runCallback(callback, ended);
+    }
+
+    boolean isOpen() {
+        synchronized (lock) {
+            return status == null && closing == null;
+        }
+    }
+
+    Optional<CloseStatus> closeStatus() {
+        synchronized (lock) {
+            return Optional.ofNullable(status);
+        }
+    }
+
+    CompletionStage<CloseStatus> whenClosed() {
+        return closed.minimalCompletionStage();
+    }
+
+    long queuedBytes() {
+        synchronized (lock) {
+            return queue.bytes();
+        }
+    }
+
+    WriterState writerState() {
+        synchronized (lock) {
+            return state;
+        }
+    }
+
+    private StreamClosedException closedException() {
+        return status != null ? closedException(status)
+                : new StreamClosedException("stream " + id + " is closing: " + closing, null);
+    }
+
+    private StreamClosedException closedException(CloseStatus s) {
+        return new StreamClosedException("stream " + id + " already closed: " + s, s);
+    }
+
+    private static long millis(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    @Override
+    public String toString() {
+        synchronized (lock) {
+            return "Connection[" + id + " " + description + " " + state + ", queued " + queue.bytes() + "/"
+                    + queue.bound() + " B in " + queue.size() + ", " + (status != null ? "ended " + status
+                    : closing != null ? "closing " + closing : "open") + "]";
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.handoff.core;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletionStage;
+
+final class DefaultByteStream extends ConnectionHandle implements ByteStream {
+
+    DefaultByteStream(Connection connection) {
+        super(connection);
+    }
+
+    @Override
+    public CompletionStage<Void> write(byte[] bytes) {
+        byte[] copy = bytes.clone();
+        return connection.write(copy, 0, copy.length);
+    }
+
+    @Override
+    public CompletionStage<Void> write(ByteBuffer buffer) {
+        byte[] copy = new byte[buffer.remaining()];
+        buffer.get(copy);
+        return connection.write(copy, 0, copy.length);
+    }
+
+    @Override
+    public CompletionStage<Void> write(CharSequence text) {
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        return connection.write(bytes, 0, bytes.length);
+    }
+}

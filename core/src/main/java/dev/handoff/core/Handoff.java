@@ -1,0 +1,316 @@
+package dev.handoff.core;
+
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.http.HttpServletMapping;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+/**
+ * Hands a request's connection off the container thread: the servlet equivalent of Rack's
+ * {@code rack.hijack}. The handler calls one method, gets a stream handle, and returns; the container
+ * thread goes back to its pool at once, and any thread may write to the handle from then on, without
+ * blocking.
+ *
+ * <pre>{@code
+ * // Partial mode: the handler set status and headers on the response; the handoff commits them.
+ * response.setHeader("X-Task", id);
+ * SseStream events = Handoff.from(request).sse();
+ *
+ * // Full mode: status and headers declared once; the handle cannot change them.
+ * ByteStream rows = Handoff.from(request).respond(200).contentType("application/x-ndjson").stream();
+ * }</pre>
+ *
+ * <p>{@link HandoffFilter} installs a {@code Handoff} on every request it sees, with its default
+ * {@link StreamOptions}; {@link #from(ServletRequest)} finds it. Without the filter,
+ * {@link #of(HttpServletRequest, HttpServletResponse)} works the same with the default options.
+ *
+ * <p>A handoff refuses, with a message that names the cause: a request whose filter chain does not
+ * support async processing, a second handoff of the same request, a response already committed, and a
+ * status that forbids a body (1xx, 204, 205, 304). A malformed {@code Last-Event-ID} is refused with
+ * {@link HandoffRejectedException} (400) before anything is committed. The container's async time-out
+ * is turned off: a stream's time-outs are Handoff's own ({@link StreamOptions}). A {@code HEAD} request
+ * gets the headers and an empty body, and its stream ends at once with {@link CloseReason#HEAD_REQUEST}.
+ *
+ * <p>Not thread-safe: use it on the request thread, before returning.
+ */
+public final class Handoff {
+
+    /** The request attribute under which {@link HandoffFilter} installs the request's {@code Handoff}. */
+    public static final String ATTRIBUTE = Handoff.class.getName();
+
+    /** Set on a request once it was handed off; holds the stream id. */
+    static final String HANDED_OFF_ATTRIBUTE = Handoff.class.getName() + ".streamId";
+
+    private static final String LAST_EVENT_ID = "Last-Event-ID";
+
+    private final HttpServletRequest request;
+    private final HttpServletResponse response;
+    private final Consumer<ConnectionHandle> onOpen;
+    private StreamOptions options;
+
+    Handoff(HttpServletRequest request, HttpServletResponse response, StreamOptions options,
+            Consumer<ConnectionHandle> onOpen) {
+        this.request = request;
+        this.response = response;
+        this.options = options;
+        this.onOpen = onOpen;
+    }
+
+    /**
+     * The {@code Handoff} that {@link HandoffFilter} installed on this request.
+     *
+     * @throws IllegalStateException if the filter did not see the request
+     */
+    public static Handoff from(ServletRequest request) {
+        Object h = request.getAttribute(ATTRIBUTE);
+        if (h instanceof Handoff handoff) {
+            return handoff;
+        }
+        String path = request instanceof HttpServletRequest http ? " " + http.getRequestURI() : "";
+        throw new IllegalStateException("HandoffFilter did not see this request" + path + ": register it for this "
+                + "path (asyncSupported), or use Handoff.of(request, response)");
+    }
+
+    /** True where {@link HandoffFilter} installed a {@code Handoff} on this request (Rack's {@code rack.hijack?}). */
+    public static boolean isAvailable(ServletRequest request) {
+        return request.getAttribute(ATTRIBUTE) instanceof Handoff;
+    }
+
+    /**
+     * The request's {@code Handoff}: the filter's where it ran, otherwise a new one with
+     * {@link StreamOptions#defaults()}. Works without {@link HandoffFilter}.
+     */
+    public static Handoff of(HttpServletRequest request, HttpServletResponse response) {
+        Object h = request.getAttribute(ATTRIBUTE);
+        if (h instanceof Handoff handoff) {
+            return handoff;
+        }
+        return new Handoff(request, response, StreamOptions.defaults(), null);
+    }
+
+    /** Changes the options of the stream this handoff opens, for example {@code o -> o.withHeartbeat(ofSeconds(5))}. */
+    public Handoff options(UnaryOperator<StreamOptions> change) {
+        this.options = Objects.requireNonNull(change.apply(options), "options");
+        return this;
+    }
+
+    /** The options the stream will get. */
+    public StreamOptions options() {
+        return options;
+    }
+
+    /** Whether this request can be handed off: every filter and servlet on its path supports async. */
+    public boolean isSupported() {
+        return request.isAsyncSupported() && !request.isAsyncStarted();
+    }
+
+    /** Whether this request was handed off already. */
+    public boolean isHandedOff() {
+        return request.getAttribute(HANDED_OFF_ATTRIBUTE) != null;
+    }
+
+    /**
+     * Partial mode, SSE: commits the status and headers the handler set, adding
+     * {@code Content-Type: text/event-stream}, {@code Cache-Control: no-cache} and
+     * {@code X-Accel-Buffering: no} where absent, and returns the stream.
+     */
+    public SseStream sse() {
+        return openSse(null);
+    }
+
+    /** Partial mode, raw bytes: commits the status and headers the handler set and returns the stream. */
+    public ByteStream stream() {
+        return openBytes(null);
+    }
+
+    /** Full mode: declare the status and headers, then open the stream from the returned head. */
+    public ResponseHead respond(int status) {
+        return new ResponseHead(this, status);
+    }
+
+    SseStream openSse(ResponseHead head) {
+        checkCanHandOff(head);
+        String lastEventId = validLastEventId();
+        if (head != null) {
+            head.applyTo(response);
+        }
+        String type = response.getContentType();
+        if (type == null) {
+            response.setContentType("text/event-stream");
+        } else if (!type.regionMatches(true, 0, "text/event-stream", 0, "text/event-stream".length())) {
+            throw new IllegalStateException("the response's Content-Type is " + type + ", but an SSE stream is "
+                    + "text/event-stream: remove it, or hand off with stream() for other content");
+        }
+        response.setCharacterEncoding("UTF-8");
+        setIfAbsent("Cache-Control", "no-cache");
+        setIfAbsent("X-Accel-Buffering", "no");
+        Connection connection = open(SseEncoder.HEARTBEAT);
+        return opened(new DefaultSseStream(connection, lastEventId));
+    }
+
+    ByteStream openBytes(ResponseHead head) {
+        checkCanHandOff(head);
+        if (head != null) {
+            head.applyTo(response);
+        }
+        if (response.getContentType() == null) {
+            response.setContentType("application/octet-stream");
+        }
+        Connection connection = open(options.heartbeatFrame());
+        return opened(new DefaultByteStream(connection));
+    }
+
+    private <T extends ConnectionHandle> T opened(T handle) {
+        if (onOpen != null && handle.isOpen()) {
+            onOpen.accept(handle);
+        }
+        return handle;
+    }
+
+    private void checkCanHandOff(ResponseHead head) {
+        Object previous = request.getAttribute(HANDED_OFF_ATTRIBUTE);
+        if (previous != null) {
+            throw new IllegalStateException("this request was already handed off (stream " + previous
+                    + "): a request has one response, so it can be handed off once");
+        }
+        if (response.isCommitted()) {
+            throw new IllegalStateException("the response is already committed (status " + response.getStatus()
+                    + " was sent): hand off before anything writes to or flushes the response");
+        }
+        if (request.isAsyncStarted()) {
+            throw new IllegalStateException("async processing was already started on this request by another "
+                    + "component: hand off instead of calling startAsync()");
+        }
+        if (!request.isAsyncSupported()) {
+            throw asyncNotSupported();
+        }
+        if (head == null) {
+            requireBodyAllowed(response.getStatus());
+        }
+    }
+
+    /** The statuses whose responses have no body cannot carry a stream. */
+    static void requireBodyAllowed(int status) {
+        if (status < 200 || status == 204 || status == 205 || status == 304) {
+            throw new IllegalStateException("status " + status + " forbids a response body, so it cannot carry a "
+                    + "stream: hand off with a status that allows one (usually 200)");
+        }
+    }
+
+    private IllegalStateException asyncNotSupported() {
+        // The container's own refusal names the filter or servlet without async support; ask for it.
+        String containerSays;
+        try {
+            request.startAsync(request, response).complete();
+            containerSays = "(the container started async processing anyway)";
+        } catch (IllegalStateException e) {
+            containerSays = e.getMessage();
+        }
+        HttpServletMapping mapping = request.getHttpServletMapping();
+        String servlet = mapping != null && mapping.getServletName() != null ? " (servlet '" + mapping.getServletName()
+                + "')" : "";
+        return new IllegalStateException("cannot hand off " + request.getMethod() + " " + request.getRequestURI()
+                + servlet + ": the request does not support async processing. Every filter and the servlet on its "
+                + "path must be asyncSupported (@WebServlet/@WebFilter(asyncSupported = true), "
+                + "<async-supported>true</async-supported>, or setAsyncSupported(true) on the registration). "
+                + "The container says: " + containerSays);
+    }
+
+    private String validLastEventId() {
+        String raw = request.getHeader(LAST_EVENT_ID);
+        if (raw == null || raw.isEmpty()) {
+            return null;
+        }
+        int max = options.maxLastEventIdLength();
+        if (raw.length() > 4 * max) {
+            throw rejected("is longer than " + max + " characters (" + raw.length() + " bytes)");
+        }
+        String id = decodeUtf8(raw);
+        if (id.length() > max) {
+            throw rejected("is longer than " + max + " characters (" + id.length() + ")");
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                throw rejected(String.format("contains the control character U+%04X at index %d", (int) c, i));
+            }
+        }
+        return id;
+    }
+
+    /** Containers decode header bytes as ISO-8859-1; EventSource sends the id as UTF-8. */
+    private String decodeUtf8(String latin1) {
+        byte[] bytes = new byte[latin1.length()];
+        for (int i = 0; i < latin1.length(); i++) {
+            char c = latin1.charAt(i);
+            if (c > 0xff) {
+                return latin1; // The container decoded it already.
+            }
+            bytes[i] = (byte) c;
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw rejected("is not valid UTF-8");
+        }
+    }
+
+    private static HandoffRejectedException rejected(String problem) {
+        return new HandoffRejectedException(HttpServletResponse.SC_BAD_REQUEST, "Last-Event-ID header " + problem);
+    }
+
+    private void setIfAbsent(String name, String value) {
+        if (!response.containsHeader(name)) {
+            response.setHeader(name, value);
+        }
+    }
+
+    /** Starts async processing, commits the head and binds a connection to the response. */
+    private Connection open(byte[] heartbeatFrame) {
+        ServletOutputStream out;
+        try {
+            out = response.getOutputStream();
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("getWriter() was already called on this response: a stream writes bytes, "
+                    + "so hand off before using the writer", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the response's output stream is not available", e);
+        }
+        AsyncContext async = request.startAsync(request, response);
+        async.setTimeout(0);
+        Connection connection = new Connection(request.getMethod() + " " + request.getRequestURI() + " from "
+                + request.getRemoteAddr() + ":" + request.getRemotePort(), options, heartbeatFrame, System::nanoTime);
+        request.setAttribute(HANDED_OFF_ATTRIBUTE, connection.id());
+        ServletTransport transport = new ServletTransport(async, out, connection);
+        async.addListener(transport);
+        connection.start(transport);
+        try {
+            // Commit status and headers now, so that the client sees the stream open before the first event.
+            response.flushBuffer();
+        } catch (IOException e) {
+            connection.onContainerError(e);
+            return connection;
+        } catch (RuntimeException e) {
+            connection.abort(CloseReason.ERROR, "committing the response failed", e);
+            throw e;
+        }
+        if ("HEAD".equals(request.getMethod())) {
+            connection.abort(CloseReason.HEAD_REQUEST, "HEAD request: headers only", null);
+        } else {
+            out.setWriteListener(transport);
+        }
+        return connection;
+    }
+}

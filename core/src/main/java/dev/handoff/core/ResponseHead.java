@@ -1,0 +1,131 @@
+package dev.handoff.core;
+
+import jakarta.servlet.http.HttpServletResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Full-mode handoff: the status and headers of a stream, declared once, then committed together by
+ * {@link #sse()} or {@link #stream()}. The handle those return has no way to change a header, because
+ * after the commit no header can change (Rack's "full hijack", without giving up the HTTP framing).
+ *
+ * <p>Headers that filters earlier in the chain already set on the response (CORS, security headers)
+ * are kept unless a header here replaces them: clearing them silently would be a security bug.
+ *
+ * <p>Values are validated as they are given: a header name must be an HTTP token, and a value must not
+ * contain CR, LF or NUL, so that no value can split the response.
+ */
+public final class ResponseHead {
+
+    private final Handoff handoff;
+    private final int status;
+    private final List<Header> headers = new ArrayList<>();
+    private String contentType;
+
+    ResponseHead(Handoff handoff, int status) {
+        if (status < 100 || status > 599) {
+            throw new IllegalArgumentException("HTTP status must be between 100 and 599: " + status);
+        }
+        Handoff.requireBodyAllowed(status);
+        this.handoff = handoff;
+        this.status = status;
+    }
+
+    /** Sets a header, replacing any value of the same name (including one a filter set). */
+    public ResponseHead header(String name, String value) {
+        headers.add(new Header(validName(name), validValue(name, value), false));
+        return this;
+    }
+
+    /** Adds a header value, keeping other values of the same name. */
+    public ResponseHead addHeader(String name, String value) {
+        headers.add(new Header(validName(name), validValue(name, value), true));
+        return this;
+    }
+
+    /** Sets the {@code Content-Type}. */
+    public ResponseHead contentType(String type) {
+        this.contentType = validValue("Content-Type", type);
+        return this;
+    }
+
+    /** Commits the head and returns the SSE stream; {@code Content-Type} defaults to {@code text/event-stream}. */
+    public SseStream sse() {
+        return handoff.openSse(this);
+    }
+
+    /** Commits the head and returns the raw stream; {@code Content-Type} defaults to {@code application/octet-stream}. */
+    public ByteStream stream() {
+        return handoff.openBytes(this);
+    }
+
+    int status() {
+        return status;
+    }
+
+    String contentType() {
+        return contentType;
+    }
+
+    void applyTo(HttpServletResponse response) {
+        response.setStatus(status);
+        for (Header h : headers) {
+            if (h.add()) {
+                response.addHeader(h.name(), h.value());
+            } else {
+                response.setHeader(h.name(), h.value());
+            }
+        }
+        if (contentType != null) {
+            response.setContentType(contentType);
+        }
+    }
+
+    private record Header(String name, String value, boolean add) {
+    }
+
+    private static String validName(String name) {
+        Objects.requireNonNull(name, "header name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("header name must not be empty");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!isTokenChar(c)) {
+                throw new IllegalArgumentException("header name " + SseEncoder.quote(name)
+                        + " is not an HTTP token: character " + describe(c) + " at index " + i);
+            }
+        }
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.equals("content-length") || lower.equals("transfer-encoding")) {
+            throw new IllegalArgumentException("header " + name + " is managed by the container: a stream has no "
+                    + "length known in advance");
+        }
+        return name;
+    }
+
+    private static String validValue(String name, String value) {
+        Objects.requireNonNull(value, () -> "value of header " + name);
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\r' || c == '\n' || c == '\0') {
+                throw new IllegalArgumentException("value of header " + name + " must not contain CR, LF or NUL: "
+                        + SseEncoder.quote(value));
+            }
+        }
+        return value;
+    }
+
+    private static boolean isTokenChar(char c) {
+        if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+            return true;
+        }
+        return "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+    }
+
+    private static String describe(char c) {
+        return c < 0x20 || c == 0x7f ? String.format("U+%04X", (int) c) : "'" + c + "'";
+    }
+}

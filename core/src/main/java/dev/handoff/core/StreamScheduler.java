@@ -1,0 +1,187 @@
+package dev.handoff.core;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives every stream's heartbeat and time-outs from a small, fixed pool, whatever the number of streams.
+ *
+ * <p>A timer task per stream would cost an object in the executor's queue per stream and a queue
+ * operation per heartbeat. Instead the streams are kept in a few shards, one per pool thread, and each
+ * shard is swept by one periodic task every {@link #tick()}: the sweep asks each stream whether a
+ * heartbeat or a time-out is due, which is a few comparisons. A stream's timers are therefore accurate
+ * to one tick. Heartbeats that are due are written by the sweeping thread; with thousands of streams
+ * due in the same tick, the shards spread that work over the pool.
+ *
+ * <p>{@link #shared()} is created on first use with two daemon threads and never closed; an application
+ * that wants to own the threads (and stop them) uses {@link #create} or {@link #using}.
+ */
+public final class StreamScheduler implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StreamScheduler.class);
+    private static final Duration DEFAULT_TICK = Duration.ofSeconds(1);
+
+    private static final class SharedHolder {
+        static final StreamScheduler SHARED = create(2, DEFAULT_TICK);
+    }
+
+    private final ScheduledExecutorService executor;
+    private final boolean ownsExecutor;
+    private final Duration tick;
+    private final Shard[] shards;
+    private final LongSupplier nanoClock = System::nanoTime;
+
+    private StreamScheduler(ScheduledExecutorService executor, boolean ownsExecutor, int shardCount, Duration tick) {
+        if (tick.isNegative() || tick.isZero()) {
+            throw new IllegalArgumentException("tick must be positive: " + tick);
+        }
+        this.executor = executor;
+        this.ownsExecutor = ownsExecutor;
+        this.tick = tick;
+        this.shards = new Shard[shardCount];
+        for (int i = 0; i < shardCount; i++) {
+            shards[i] = new Shard();
+        }
+    }
+
+    /** The process-wide default: two daemon threads named {@code handoff-scheduler-N}, one-second tick. */
+    public static StreamScheduler shared() {
+        return SharedHolder.SHARED;
+    }
+
+    /**
+     * A scheduler with its own pool of {@code threads} daemon threads; {@link #close()} stops them.
+     *
+     * @param tick how often timers are checked: the accuracy of heartbeats and time-outs
+     */
+    public static StreamScheduler create(int threads, Duration tick) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1: " + threads);
+        }
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(threads, new NamedDaemonThreads());
+        executor.setRemoveOnCancelPolicy(true);
+        return new StreamScheduler(executor, true, threads, Objects.requireNonNull(tick, "tick"));
+    }
+
+    /**
+     * A scheduler on the application's executor, which the application shuts down; {@link #close()} only
+     * cancels this scheduler's tasks. The work is split into one shard per core thread of the executor.
+     */
+    public static StreamScheduler using(ScheduledExecutorService executor, Duration tick) {
+        Objects.requireNonNull(executor, "executor");
+        int shards = executor instanceof ScheduledThreadPoolExecutor stpe ? Math.max(1, stpe.getCorePoolSize()) : 1;
+        return new StreamScheduler(executor, false, shards, Objects.requireNonNull(tick, "tick"));
+    }
+
+    /** The executor the sweeps run on; applications may schedule their own small tasks there too. */
+    public ScheduledExecutorService executor() {
+        return executor;
+    }
+
+    /** How often each stream's timers are checked. */
+    public Duration tick() {
+        return tick;
+    }
+
+    /** Streams whose timers this scheduler drives. */
+    public int streams() {
+        int n = 0;
+        for (Shard s : shards) {
+            n += s.connections.size();
+        }
+        return n;
+    }
+
+    void register(Connection connection) {
+        shardOf(connection).add(connection);
+    }
+
+    void unregister(Connection connection) {
+        shardOf(connection).connections.remove(connection);
+    }
+
+    private Shard shardOf(Connection connection) {
+        return shards[(int) (connection.id() % shards.length)];
+    }
+
+    /** Stops the sweeps, and the threads if this scheduler created them. Open streams keep working without timers. */
+    @Override
+    public void close() {
+        if (this == SharedHolder.SHARED) {
+            throw new IllegalStateException("the shared StreamScheduler is never closed");
+        }
+        for (Shard s : shards) {
+            s.stop();
+        }
+        if (ownsExecutor) {
+            executor.shutdownNow();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "StreamScheduler[" + shards.length + " shards, tick " + tick + ", " + streams() + " streams]";
+    }
+
+    /** A set of streams swept by one periodic task, started with its first stream. */
+    private final class Shard implements Runnable {
+        final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+        private ScheduledFuture<?> task;
+
+        void add(Connection connection) {
+            connections.add(connection);
+            synchronized (this) {
+                if (task == null) {
+                    long period = tick.toNanos();
+                    task = executor.scheduleAtFixedRate(this, period, period, TimeUnit.NANOSECONDS);
+                }
+            }
+        }
+
+        synchronized void stop() {
+            if (task != null) {
+                task.cancel(false);
+            }
+        }
+
+        @Override
+        public void run() {
+            long now = nanoClock.getAsLong();
+            for (Connection c : connections) {
+                try {
+                    c.tick(now);
+                } catch (RuntimeException e) {
+                    // One stream's failure must not stop the sweep (a periodic task that throws is cancelled).
+                    log.warn("stream {}: timer check failed", c.id(), e);
+                }
+            }
+        }
+    }
+
+    private static final class NamedDaemonThreads implements ThreadFactory {
+        private static final AtomicInteger POOLS = new AtomicInteger();
+        private final int pool = POOLS.incrementAndGet();
+        private final AtomicInteger count = new AtomicInteger();
+        private final ThreadFactory delegate = Executors.defaultThreadFactory();
+
+        @Override
+        public Thread newThread(Runnable r) {
+            Thread t = delegate.newThread(r);
+            t.setName("handoff-scheduler-" + pool + "-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }
+    }
+}
