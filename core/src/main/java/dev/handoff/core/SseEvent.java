@@ -13,8 +13,8 @@ import java.util.Objects;
  * <p>Rules, from the WHATWG EventSource format (see {@link SseEncoder}):
  * <ul>
  *   <li>{@code data} may hold any number of lines (split on CRLF, LF or CR); each becomes a
- *       {@code data:} line, so the client sees the same text with LF line ends. Browsers do not dispatch
- *       an event whose data is empty.</li>
+ *       {@code data:} line, so the client sees the same text with LF line ends. Empty data is sent as
+ *       one empty {@code data:} line, which clients dispatch as an event with empty data.</li>
  *   <li>{@code id} and {@code event} are single lines: CR or LF would start a new field, so they are
  *       rejected, as is NUL in an id (clients ignore such ids).</li>
  *   <li>{@code retry} is a whole number of milliseconds, zero or more.</li>
