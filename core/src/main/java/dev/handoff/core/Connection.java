@@ -540,9 +540,9 @@ final class Connection {
         }
     }
 
+    /** Under the lock: a closing stream (its last bytes still draining) counts as closed for writers. */
     private StreamClosedException closedException() {
-        return status != null ? closedException(status)
-                : new StreamClosedException("stream " + id + " is closing: " + closing, null);
+        return closedException(status != null ? status : closing);
     }
 
     private StreamClosedException closedException(CloseStatus s) {

@@ -16,7 +16,7 @@ public final class StreamClosedException extends IllegalStateException {
         this.status = status;
     }
 
-    /** How the stream ended, or null where it is still closing gracefully (its final bytes are being sent). */
+    /** How the stream ended, or is ending where its last bytes are still being sent after a graceful close. */
     public CloseStatus status() {
         return status;
     }

@@ -175,7 +175,7 @@ class ConnectionTest {
         assertThat(c.isOpen()).isFalse();
         assertThat(c.closeStatus()).isEmpty();
         assertThatThrownBy(() -> send(c, "more")).isInstanceOf(StreamClosedException.class)
-                .hasMessageContaining("is closing");
+                .hasMessage("stream " + c.id() + " already closed: COMPLETED (done)");
         transport.ready.set(true);
         c.onWritePossible();
         assertThat(transport.text()).isEqualTo("last words");

@@ -1,0 +1,101 @@
+package dev.handoff.core.support;
+
+import dev.handoff.core.HandoffFilter;
+import dev.handoff.core.StreamOptions;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.FilterRegistration;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRegistration;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+
+/**
+ * A web application for container tests, registered through the portable {@link ServletContext} API so
+ * that the same routes run unchanged on every container.
+ */
+public final class TestApp {
+
+    /** What a route does with a request. */
+    @FunctionalInterface
+    public interface Handler {
+        void handle(HttpServletRequest request, HttpServletResponse response) throws Exception;
+    }
+
+    private record Route(String path, Handler handler, boolean async, boolean filtered) {
+    }
+
+    private final List<Route> routes = new ArrayList<>();
+    private HandoffFilter filter = new HandoffFilter();
+
+    /** The filter's default stream options. */
+    public TestApp filterOptions(StreamOptions options) {
+        this.filter = new HandoffFilter(options);
+        return this;
+    }
+
+    /** An async-supported servlet behind {@link HandoffFilter}. */
+    public TestApp route(String path, Handler handler) {
+        routes.add(new Route(path, handler, true, true));
+        return this;
+    }
+
+    /** A servlet without async support, behind the filter. */
+    public TestApp blockingRoute(String path, Handler handler) {
+        routes.add(new Route(path, handler, false, true));
+        return this;
+    }
+
+    /** An async-supported servlet that the filter does not see. */
+    public TestApp bareRoute(String path, Handler handler) {
+        routes.add(new Route(path, handler, true, false));
+        return this;
+    }
+
+    public HandoffFilter filter() {
+        return filter;
+    }
+
+    void install(ServletContext context) {
+        List<String> filtered = new ArrayList<>();
+        for (Route route : routes) {
+            String name = route.path().replaceAll("[^A-Za-z0-9]", "") + (route.async() ? "" : "Blocking");
+            ServletRegistration.Dynamic servlet = context.addServlet(name, new HandlerServlet(route.handler()));
+            servlet.setAsyncSupported(route.async());
+            servlet.addMapping(route.path());
+            if (route.filtered()) {
+                filtered.add(name);
+            }
+        }
+        FilterRegistration.Dynamic registration = context.addFilter("handoff", filter);
+        registration.setAsyncSupported(true);
+        registration.addMappingForServletNames(EnumSet.of(DispatcherType.REQUEST), false,
+                filtered.toArray(String[]::new));
+    }
+
+    private static final class HandlerServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+        private final transient Handler handler;
+
+        HandlerServlet(Handler handler) {
+            this.handler = handler;
+        }
+
+        @Override
+        protected void service(HttpServletRequest request, HttpServletResponse response)
+                throws ServletException, IOException {
+            try {
+                handler.handle(request, response);
+            } catch (IOException | ServletException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new ServletException(e);
+            }
+        }
+    }
+}
