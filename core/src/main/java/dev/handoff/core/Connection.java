@@ -67,7 +67,10 @@ final class Connection {
     private final long id = IDS.incrementAndGet();
     private final String description;
     private final StreamOptions options;
-    private final byte[] heartbeatFrame;
+    /** Written when a heartbeat is due; null for no heartbeat. */
+    private final byte[] heartbeatOpen;
+    /** Written one tick later, or before the next write, to finish the heartbeat; null if it is one piece. */
+    private final byte[] heartbeatClose;
     private final LongSupplier nanoClock;
     private final long openedNanos;
     private final long heartbeatNanos;
@@ -91,6 +94,8 @@ final class Connection {
     private long lastWriteNanos;
     private long lastApplicationWriteNanos;
     private List<Consumer<CloseStatus>> callbacks = new ArrayList<>(2);
+    /** The first part of a heartbeat is queued and its close is not: it must precede any other bytes. */
+    private boolean heartbeatPending;
 
     // ---- Owned by the writer (the thread in WRITING); ownership passes through the lock. Other threads
     //      read the counters only for the end-of-stream log line.
@@ -98,10 +103,18 @@ final class Connection {
     private long bytesWritten;
     private long writesDone;
 
-    Connection(String description, StreamOptions options, byte[] heartbeatFrame, LongSupplier nanoClock) {
+    /**
+     * @param heartbeatOpen the heartbeat's bytes, or null for none
+     * @param heartbeatClose where not null, the heartbeat's last bytes, written one tick after the first ones.
+     *        A client that closed its socket makes the first write succeed and the second fail, so it is
+     *        found one tick after a heartbeat instead of one heartbeat interval later.
+     */
+    Connection(String description, StreamOptions options, byte[] heartbeatOpen, byte[] heartbeatClose,
+            LongSupplier nanoClock) {
         this.description = description;
         this.options = options;
-        this.heartbeatFrame = heartbeatFrame;
+        this.heartbeatOpen = heartbeatOpen;
+        this.heartbeatClose = heartbeatClose;
         this.nanoClock = nanoClock;
         this.queue = new OutboundQueue(options.maxQueuedBytes(), options.overflow());
         this.heartbeatNanos = options.heartbeat().toNanos();
@@ -125,7 +138,7 @@ final class Connection {
     }
 
     private boolean needsTimers() {
-        return (heartbeatFrame != null && heartbeatNanos > 0) || idleTimeoutNanos > 0 || writeTimeoutNanos > 0;
+        return (heartbeatOpen != null && heartbeatNanos > 0) || idleTimeoutNanos > 0 || writeTimeoutNanos > 0;
     }
 
     long id() {
@@ -146,6 +159,10 @@ final class Connection {
         return completion;
     }
 
+    /**
+     * @param fromApplication false for the first part of a heartbeat, which neither counts against the idle
+     *        time-out nor needs finishing before itself
+     */
     private void enqueue(Write write, boolean fromApplication) {
         OutboundQueue.Admission admission;
         List<Write> dropped;
@@ -155,6 +172,9 @@ final class Connection {
             if (status != null || closing != null) {
                 throw closedException();
             }
+            if (fromApplication) {
+                finishHeartbeatLocked();
+            }
             admission = queue.offer(write);
             dropped = queue.takeDropped();
             if (admission == OutboundQueue.Admission.QUEUED) {
@@ -162,6 +182,8 @@ final class Connection {
                 lastWriteNanos = now;
                 if (fromApplication) {
                     lastApplicationWriteNanos = now;
+                } else {
+                    heartbeatPending = heartbeatClose != null;
                 }
                 if (state == WriterState.IDLE) {
                     state = WriterState.WRITING;
@@ -308,19 +330,36 @@ final class Connection {
     /** Graceful close: the queue drains, then the stream ends with {@code reason}. */
     void close(CloseReason reason, String detail) {
         Ending ending = null;
+        boolean drain = false;
         synchronized (lock) {
             if (status != null || closing != null) {
                 return;
             }
             closing = new CloseStatus(reason, detail);
+            finishHeartbeatLocked();
             if (state == WriterState.IDLE) {
-                // Nothing queued and everything flushed: end now, from this thread.
-                ending = endLocked(closing, null, true, false);
+                if (queue.isEmpty()) {
+                    // Nothing queued and everything flushed: end now, from this thread.
+                    ending = endLocked(closing, null, true, false);
+                } else {
+                    state = WriterState.WRITING;
+                    drain = true;
+                }
             }
             // WRITING: the owner ends it when the queue is empty. WAITING: the next onWritePossible does.
         }
         if (ending != null) {
             finish(ending);
+        } else if (drain) {
+            drain();
+        }
+    }
+
+    /** Under the lock: queues the close of a half-written heartbeat, ahead of anything else. */
+    private void finishHeartbeatLocked() {
+        if (heartbeatPending) {
+            heartbeatPending = false;
+            queue.push(new Write(heartbeatClose, 0, heartbeatClose.length, null));
         }
     }
 
@@ -362,10 +401,20 @@ final class Connection {
     void tick(long now) {
         Ending ending = null;
         boolean heartbeat = false;
+        boolean drain = false;
         synchronized (lock) {
             if (status != null) {
                 return;
             }
+            if (heartbeatPending) {
+                // One tick after a heartbeat started: finish it. A vanished client fails this write.
+                finishHeartbeatLocked();
+                lastWriteNanos = now;
+                if (state == WriterState.IDLE) {
+                    state = WriterState.WRITING;
+                    drain = true;
+                }
+            } else
             if (writeTimeoutNanos > 0 && state == WriterState.WAITING && now - waitingSinceNanos >= writeTimeoutNanos) {
                 ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "no write progress for "
                         + millis(now - waitingSinceNanos) + " ms with " + queue.bytes() + " bytes queued"), null, false,
@@ -373,16 +422,18 @@ final class Connection {
             } else if (idleTimeoutNanos > 0 && closing == null && now - lastApplicationWriteNanos >= idleTimeoutNanos) {
                 ending = endLocked(new CloseStatus(CloseReason.IDLE_TIMEOUT, "nothing sent for "
                         + millis(now - lastApplicationWriteNanos) + " ms"), null, false, false);
-            } else if (heartbeatFrame != null && heartbeatNanos > 0 && closing == null
+            } else if (heartbeatOpen != null && heartbeatNanos > 0 && closing == null
                     && now - lastWriteNanos >= heartbeatNanos) {
                 heartbeat = true;
             }
         }
-        if (ending != null) {
+        if (drain) {
+            drain();
+        } else if (ending != null) {
             finish(ending);
         } else if (heartbeat) {
             try {
-                enqueue(new Write(heartbeatFrame, 0, heartbeatFrame.length, null), false);
+                enqueue(new Write(heartbeatOpen, 0, heartbeatOpen.length, null), false);
             } catch (StreamClosedException raced) {
                 // Ended between the check and the write: nothing to do.
             }

@@ -155,7 +155,7 @@ public final class Handoff {
         response.setCharacterEncoding("UTF-8");
         setIfAbsent("Cache-Control", "no-cache");
         setIfAbsent("X-Accel-Buffering", "no");
-        Connection connection = open(SseEncoder.HEARTBEAT);
+        Connection connection = open(SseEncoder.HEARTBEAT_OPEN, SseEncoder.HEARTBEAT_CLOSE);
         return opened(new DefaultSseStream(connection, lastEventId));
     }
 
@@ -167,7 +167,7 @@ public final class Handoff {
         if (response.getContentType() == null) {
             response.setContentType("application/octet-stream");
         }
-        Connection connection = open(options.heartbeatFrame());
+        Connection connection = open(options.heartbeatFrame(), null);
         return opened(new DefaultByteStream(connection));
     }
 
@@ -278,7 +278,7 @@ public final class Handoff {
     }
 
     /** Starts async processing, commits the head and binds a connection to the response. */
-    private Connection open(byte[] heartbeatFrame) {
+    private Connection open(byte[] heartbeatOpen, byte[] heartbeatClose) {
         ServletOutputStream out;
         try {
             out = response.getOutputStream();
@@ -291,7 +291,8 @@ public final class Handoff {
         AsyncContext async = request.startAsync(request, response);
         async.setTimeout(0);
         Connection connection = new Connection(request.getMethod() + " " + request.getRequestURI() + " from "
-                + request.getRemoteAddr() + ":" + request.getRemotePort(), options, heartbeatFrame, System::nanoTime);
+                + request.getRemoteAddr() + ":" + request.getRemotePort(), options, heartbeatOpen, heartbeatClose,
+                System::nanoTime);
         request.setAttribute(HANDED_OFF_ATTRIBUTE, connection.id());
         ServletTransport transport = new ServletTransport(async, out, connection);
         async.addListener(transport);

@@ -71,6 +71,12 @@ final class OutboundQueue {
         return d;
     }
 
+    /** Appends a write of a few bytes that must follow what is queued, whatever the bound (a heartbeat's end). */
+    void push(Write write) {
+        writes.addLast(write);
+        bytes += write.length();
+    }
+
     /** Removes and returns the oldest write, or null when empty. */
     Write poll() {
         Write w = writes.pollFirst();

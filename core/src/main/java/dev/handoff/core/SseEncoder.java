@@ -15,8 +15,12 @@ import java.time.Duration;
  */
 final class SseEncoder {
 
-    /** A comment frame with no text: the smallest heartbeat. */
-    static final byte[] HEARTBEAT = {':', '\n'};
+    /**
+     * The smallest heartbeat, an empty comment line, in two parts written a scheduler tick apart (see
+     * {@link Connection}): a colon opens the comment line, a line feed ends it.
+     */
+    static final byte[] HEARTBEAT_OPEN = {':'};
+    static final byte[] HEARTBEAT_CLOSE = {'\n'};
 
     private SseEncoder() {
     }

@@ -34,7 +34,7 @@ class ConnectionTest {
     }
 
     private Connection connection(StreamOptions options, byte[] heartbeat) {
-        Connection c = new Connection("GET /test", options, heartbeat, clock::get);
+        Connection c = new Connection("GET /test", options, heartbeat, null, clock::get);
         c.start(transport);
         c.onClose(closes::add);
         return c;
@@ -42,7 +42,7 @@ class ConnectionTest {
 
     /** A connection past the container's first onWritePossible, as after a real handoff. */
     private Connection started() {
-        Connection c = connection(OPTIONS, SseEncoder.HEARTBEAT);
+        Connection c = connection(OPTIONS, null);
         c.onWritePossible();
         return c;
     }
@@ -284,27 +284,34 @@ class ConnectionTest {
     }
 
     @Test
-    void heartbeatIsSentAfterAnIntervalWithoutWritesAndSkippedAfterARecentOne() {
+    void heartbeatIsSentAfterAnIntervalWithoutWritesInTwoPartsOneTickApart() {
         StreamOptions o = OPTIONS.withHeartbeat(Duration.ofSeconds(10));
-        Connection c = connection(o, SseEncoder.HEARTBEAT);
+        Connection c = new Connection("GET /test", o, SseEncoder.HEARTBEAT_OPEN, SseEncoder.HEARTBEAT_CLOSE, clock::get);
+        c.start(transport);
         c.onWritePossible();
         long start = clock.get();
-        c.tick(start + Duration.ofSeconds(9).toNanos());
+        tickAt(c, start + Duration.ofSeconds(9).toNanos());
         assertThat(transport.text()).isEmpty();
-        c.tick(start + Duration.ofSeconds(10).toNanos());
+        tickAt(c, start + Duration.ofSeconds(10).toNanos());
+        assertThat(transport.text()).isEqualTo(":");
+        tickAt(c, start + Duration.ofMillis(10_025).toNanos());
         assertThat(transport.text()).isEqualTo(":\n");
+        // A recent write skips the heartbeat.
         clock.set(start + Duration.ofSeconds(15).toNanos());
-        send(c, "data");
-        c.tick(start + Duration.ofSeconds(21).toNanos());
-        assertThat(transport.text()).isEqualTo(":\ndata");
-        c.tick(start + Duration.ofSeconds(25).toNanos());
-        assertThat(transport.text()).isEqualTo(":\ndata:\n");
+        send(c, "data: a\n\n");
+        tickAt(c, start + Duration.ofSeconds(21).toNanos());
+        assertThat(transport.text()).isEqualTo(":\ndata: a\n\n");
+        // A write that comes between the two parts finishes the comment line first: frames stay whole.
+        tickAt(c, start + Duration.ofSeconds(25).toNanos());
+        send(c, "data: b\n\n");
+        tickAt(c, start + Duration.ofMillis(25_025).toNanos());
+        assertThat(transport.text()).isEqualTo(":\ndata: a\n\n:\ndata: b\n\n");
     }
 
     @Test
     void idleTimeoutCountsOnlyTheApplicationsWrites() {
         StreamOptions o = OPTIONS.withHeartbeat(Duration.ofSeconds(1)).withIdleTimeout(Duration.ofSeconds(5));
-        Connection c = connection(o, SseEncoder.HEARTBEAT);
+        Connection c = connection(o, new byte[] {'\n'});
         c.onWritePossible();
         long start = clock.get();
         for (int s = 1; s < 5; s++) {
@@ -334,7 +341,7 @@ class ConnectionTest {
     void closeCallbacksRunExactlyOnceWhenEveryEndRacesAtOnce() throws Exception {
         for (int round = 0; round < 200; round++) {
             TestTransport t = new TestTransport();
-            Connection c = new Connection("GET /race", OPTIONS, null, clock::get);
+            Connection c = new Connection("GET /race", OPTIONS, null, null, clock::get);
             c.start(t);
             c.onWritePossible();
             List<CloseStatus> seen = new CopyOnWriteArrayList<>();
@@ -373,6 +380,12 @@ class ConnectionTest {
         List<CloseStatus> late = new ArrayList<>();
         c.onClose(late::add);
         assertThat(late).containsExactly(new CloseStatus(CloseReason.CLIENT_GONE, "gone"));
+    }
+
+    /** Ticks as the scheduler does: the clock has moved on to {@code now}. */
+    private void tickAt(Connection c, long now) {
+        clock.set(now);
+        c.tick(now);
     }
 
     private static void await(CountDownLatch go, Runnable r) {

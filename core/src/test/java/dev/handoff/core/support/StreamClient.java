@@ -192,6 +192,11 @@ public final class StreamClient implements AutoCloseable {
             this.retain = retain;
         }
 
+        /** The client's local port, as the server sees it in the remote address. */
+        public int localPort() throws IOException {
+            return ((InetSocketAddress) channel.getLocalAddress()).getPort();
+        }
+
         /** Stops reading: the server's writes back up once the socket buffers are full. */
         public void pause() {
             paused = true;
@@ -255,6 +260,11 @@ public final class StreamClient implements AutoCloseable {
         public List<Event> awaitEvents(int n, Duration timeout) throws InterruptedException {
             awaitCondition(c -> c.parser.events().size() >= n, timeout, n + " events");
             return events();
+        }
+
+        /** Waits until {@code n} comment lines (heartbeats among them) arrived. */
+        public void awaitComments(int n, Duration timeout) throws InterruptedException {
+            awaitCondition(c -> c.parser.comments().size() >= n, timeout, n + " comments");
         }
 
         /** Waits until the body holds {@code text}. */

@@ -1,0 +1,289 @@
+package dev.handoff.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.handoff.core.support.SseParser.Event;
+import dev.handoff.core.support.StreamClient;
+import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.core.support.TestApp;
+import dev.handoff.core.support.TestServer;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Many streams, slow and vanished clients, and concurrent writers, on the container of this test run
+ * (pool of {@link TestServer#THREADS} threads). Prints the figures it measures.
+ */
+class StreamingContainerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration HEARTBEAT = Duration.ofMillis(500);
+    private static final int SLOW_BOUND = 32 * 1024;
+
+    private static final BlockingQueue<SseStream> opened = new LinkedBlockingQueue<>();
+    private static StreamScheduler scheduler;
+    private static TestServer server;
+    private static StreamClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        scheduler = StreamScheduler.create(2, Duration.ofMillis(25));
+        TestApp app = new TestApp()
+                .filterOptions(StreamOptions.defaults().withScheduler(scheduler))
+                .route("/sse", (req, resp) -> opened.add(Handoff.from(req).sse()))
+                .route("/slow", (req, resp) -> opened.add(Handoff.from(req)
+                        .options(o -> o.withMaxQueuedBytes(SLOW_BOUND).withOverflow(OverflowPolicy.DISCONNECT))
+                        .sse()))
+                .route("/heartbeat", (req, resp) -> opened.add(Handoff.from(req)
+                        .options(o -> o.withHeartbeat(HEARTBEAT)).sse()))
+                .route("/busy", (req, resp) -> opened.add(Handoff.from(req)
+                        .options(o -> o.withMaxQueuedBytes(64 << 20)).sse()))
+                .route("/hello", (req, resp) -> {
+                    resp.setContentType("text/plain");
+                    resp.getOutputStream().print("ok\n");
+                });
+        server = TestServer.start(app);
+        client = new StreamClient(server.port());
+        System.out.println("[figures] container: " + server.name());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        client.close();
+        server.close();
+        scheduler.close();
+    }
+
+    @AfterEach
+    void closeStreams() {
+        for (SseStream s : opened) {
+            s.abort(CloseReason.SHUTDOWN, "test over");
+        }
+        opened.clear();
+    }
+
+    private static List<SseStream> takeOpened(int n) throws InterruptedException {
+        List<SseStream> streams = new ArrayList<>(n);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (streams.size() < n) {
+            SseStream s = opened.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            assertThat(s).as("stream %d of %d opened", streams.size() + 1, n).isNotNull();
+            streams.add(s);
+        }
+        return streams;
+    }
+
+    private static List<Conn> connect(String path, int n, int batch) throws Exception {
+        List<Conn> conns = new ArrayList<>(n);
+        for (int i = 0; i < n; i += batch) {
+            List<Conn> b = new ArrayList<>(batch);
+            for (int j = i; j < Math.min(n, i + batch); j++) {
+                b.add(client.request("GET", path, 0, false));
+            }
+            for (Conn c : b) {
+                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+            conns.addAll(b);
+        }
+        return conns;
+    }
+
+    private static int liveThreads() {
+        return ManagementFactory.getThreadMXBean().getThreadCount();
+    }
+
+    private static long helloMillis() throws Exception {
+        long start = System.nanoTime();
+        Conn hello = client.get("/hello");
+        assertThat(hello.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        hello.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(hello.body()).isEqualTo("ok\n");
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
+    @Test
+    void twoThousandStreamsStayOpenWhileOrdinaryRequestsAnswerAndThreadsDoNotGrow() throws Exception {
+        List<Conn> first = connect("/sse", 100, 100);
+        List<SseStream> streams = new ArrayList<>(takeOpened(100));
+        helloMillis();
+        int threadsAt100 = liveThreads();
+
+        List<Conn> conns = new ArrayList<>(first);
+        conns.addAll(connect("/sse", 1900, 100));
+        streams.addAll(takeOpened(1900));
+        int threadsAt2000 = liveThreads();
+
+        long[] hello = new long[20];
+        for (int i = 0; i < hello.length; i++) {
+            hello[i] = helloMillis();
+        }
+        java.util.Arrays.sort(hello);
+
+        SseEvent event = SseEvent.builder().id("0").data("to all").build();
+        long sent = System.nanoTime();
+        for (SseStream s : streams) {
+            s.send(event);
+        }
+        long sendMillis = (System.nanoTime() - sent) / 1_000_000;
+        for (Conn c : conns) {
+            c.awaitEventCount(1, WAIT);
+            assertThat(c.outOfOrder()).isNull();
+        }
+        long deliveredMillis = (System.nanoTime() - sent) / 1_000_000;
+        System.out.printf("[figures] %s: 2000 streams open; live threads %d at 100 streams, %d at 2000; "
+                        + "/hello p50 %d ms, max %d ms; one event to all 2000: send loop %d ms, all received %d ms%n",
+                server.name(), threadsAt100, threadsAt2000, hello[hello.length / 2], hello[hello.length - 1],
+                sendMillis, deliveredMillis);
+        assertThat(threadsAt2000 - threadsAt100).as("threads added by 1900 more streams").isLessThanOrEqualTo(4);
+        assertThat(streams).allMatch(StreamHandle::isOpen);
+        for (Conn c : conns) {
+            c.close();
+        }
+    }
+
+    @Test
+    void aStalledClientDoesNotDelayTheOthersAndIsClosedAsSlowConsumerWithinItsBound() throws Exception {
+        int healthy = 9;
+        List<Conn> conns = connect("/slow", healthy, healthy);
+        Conn stalled = client.request("GET", "/slow", 4096, false);
+        assertThat(stalled.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        stalled.pause();
+        List<SseStream> streams = takeOpened(healthy + 1);
+        SseStream stalledStream = streams.get(healthy); // opened last
+
+        String data = "x".repeat(1024);
+        int perRound = 32;
+        long seq = 0;
+        long maxQueued = 0;
+        long maxRoundMillis = 0;
+        int rounds = 0;
+        for (; rounds < 1000 && stalledStream.isOpen(); rounds++) {
+            long roundStart = System.nanoTime();
+            for (int i = 0; i < perRound; i++) {
+                SseEvent e = SseEvent.builder().id(Long.toString(seq++)).data(data).build();
+                for (SseStream s : streams) {
+                    if (s.isOpen()) {
+                        s.send(e);
+                    }
+                }
+                maxQueued = Math.max(maxQueued, stalledStream.queuedBytes());
+            }
+            for (Conn c : conns) {
+                c.awaitEventCount(seq, WAIT);
+            }
+            maxRoundMillis = Math.max(maxRoundMillis, (System.nanoTime() - roundStart) / 1_000_000);
+        }
+        CloseStatus status = stalledStream.whenClosed().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        System.out.printf("[figures] %s: stalled client closed %s after %d rounds (%d KiB sent to each); max queued "
+                        + "%d bytes (bound %d); slowest round for the 9 healthy clients %d ms%n", server.name(), status,
+                rounds, seq, maxQueued, SLOW_BOUND, maxRoundMillis);
+        assertThat(status.reason()).isEqualTo(CloseReason.SLOW_CONSUMER);
+        assertThat(maxQueued).isLessThanOrEqualTo(SLOW_BOUND);
+        for (Conn c : conns) {
+            assertThat(c.eventCount()).isEqualTo(seq);
+            assertThat(c.outOfOrder()).isNull();
+        }
+        assertThat(streams.subList(0, healthy)).allMatch(StreamHandle::isOpen);
+    }
+
+    @Test
+    void aClientThatClosesIsDetectedWithinOneHeartbeatAndItsCallbackRunsOnce() throws Exception {
+        // Both connections are opened first: see the Tomcat 10.1 note in the README about a request that
+        // arrives while the container is still handling the previous stream's failed write.
+        Conn closing = client.get("/heartbeat");
+        Conn resetting = client.get("/heartbeat");
+        assertThat(closing.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        assertThat(resetting.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        List<SseStream> streams = takeOpened(2);
+        for (Conn conn : List.of(closing, resetting)) {
+            boolean reset = conn == resetting;
+            // Let at least one heartbeat through first, so the connection is known to be alive.
+            conn.awaitComments(1, WAIT);
+            SseStream stream = streamOf(streams, conn);
+            AtomicInteger callbacks = new AtomicInteger();
+            CountDownLatch ended = new CountDownLatch(1);
+            stream.onClose(s -> {
+                callbacks.incrementAndGet();
+                ended.countDown();
+            });
+            long gone = System.nanoTime();
+            if (reset) {
+                conn.reset();
+            } else {
+                conn.close();
+            }
+            assertThat(ended.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            long detectedMillis = (System.nanoTime() - gone) / 1_000_000;
+            CloseStatus status = stream.closeStatus().orElseThrow();
+            // Every other way to end it now finds it ended.
+            stream.close();
+            stream.abort(CloseReason.ERROR, "late");
+            System.out.printf("[figures] %s: client %s detected after %d ms (heartbeat %d ms): %s%n", server.name(),
+                    reset ? "reset" : "close", detectedMillis, HEARTBEAT.toMillis(), status);
+            assertThat(status.reason()).isEqualTo(CloseReason.CLIENT_GONE);
+            assertThat(detectedMillis).isLessThanOrEqualTo(HEARTBEAT.toMillis() + 100);
+            assertThat(callbacks.get()).isEqualTo(1);
+        }
+    }
+
+    /** The server side of a client connection, matched by the client's local port. */
+    private static SseStream streamOf(List<SseStream> streams, Conn conn) throws Exception {
+        String port = ":" + conn.localPort() + " ";
+        return streams.stream().filter(s -> s.toString().contains(port)).findFirst()
+                .orElseThrow(() -> new AssertionError("no stream for client port " + port + " in " + streams));
+    }
+
+    @Test
+    void sixteenThreadsWritingToOneStreamDeliverWholeEventsInEachThreadsOrder() throws Exception {
+        Conn conn = client.get("/busy");
+        assertThat(conn.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        SseStream stream = takeOpened(1).get(0);
+        int threads = 16;
+        int perThread = 500;
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> writers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int writer = t;
+            Thread w = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (int i = 0; i < perThread; i++) {
+                    stream.send(SseEvent.builder().event("w" + writer).id(Integer.toString(i))
+                            .data("line one of " + writer + "/" + i + "\n" + "z".repeat(i % 97) + "\nend").build());
+                }
+            }, "writer-" + t);
+            writers.add(w);
+            w.start();
+        }
+        go.countDown();
+        for (Thread w : writers) {
+            w.join(WAIT.toMillis());
+        }
+        List<Event> events = conn.awaitEvents(threads * perThread, WAIT);
+        Map<String, Integer> next = new HashMap<>();
+        for (Event e : events) {
+            int i = Integer.parseInt(e.lastEventId());
+            int expected = next.merge(e.type(), 1, Integer::sum) - 1;
+            assertThat(i).as("order of %s", e.type()).isEqualTo(expected);
+            String writer = e.type().substring(1);
+            assertThat(e.data()).isEqualTo("line one of " + writer + "/" + i + "\n" + "z".repeat(i % 97) + "\nend");
+        }
+        assertThat(next).hasSize(threads).allSatisfy((k, v) -> assertThat(v).isEqualTo(perThread));
+    }
+}
