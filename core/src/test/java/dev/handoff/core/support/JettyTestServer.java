@@ -6,7 +6,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Jetty;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
-final class JettyTestServer implements TestServer {
+public final class JettyTestServer implements TestServer {
 
     private final Server server;
     private final ServerConnector connector;
@@ -17,12 +17,17 @@ final class JettyTestServer implements TestServer {
     }
 
     static TestServer start(TestApp app) throws Exception {
+        return start(app, 0);
+    }
+
+    /** Jetty on a fixed loopback port (0 for any free one). */
+    public static TestServer start(TestApp app, int port) throws Exception {
         QueuedThreadPool pool = new QueuedThreadPool(THREADS, THREADS);
         pool.setName("jetty");
         Server server = new Server(pool);
         ServerConnector connector = new ServerConnector(server, 1, 1);
         connector.setHost("127.0.0.1");
-        connector.setPort(0);
+        connector.setPort(port);
         connector.setAcceptQueueSize(4096);
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler("/");

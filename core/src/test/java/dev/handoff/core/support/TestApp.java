@@ -64,7 +64,8 @@ public final class TestApp {
     void install(ServletContext context) {
         List<String> filtered = new ArrayList<>();
         for (Route route : routes) {
-            String name = route.path().replaceAll("[^A-Za-z0-9]", "") + (route.async() ? "" : "Blocking");
+            String base = route.path().replaceAll("[^A-Za-z0-9]", "");
+            String name = (base.isEmpty() ? "root" : base) + (route.async() ? "" : "Blocking");
             ServletRegistration.Dynamic servlet = context.addServlet(name, new HandlerServlet(route.handler()));
             servlet.setAsyncSupported(route.async());
             servlet.addMapping(route.path());
