@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import dev.handoff.core.support.Together;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -128,32 +129,16 @@ class ConnectionTest {
         c.onWritePossible();
         int threads = 16;
         int perThread = 1000;
-        CountDownLatch go = new CountDownLatch(1);
-        List<Thread> writers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int id = t;
-            Thread w = new Thread(() -> {
-                try {
-                    go.await();
-                } catch (InterruptedException e) {
-                    return;
+        Together.run(threads, Duration.ofSeconds(30), id -> {
+            for (int i = 0; i < perThread; i++) {
+                transport.ready.set(i % 7 != 0); // now and then not ready, to mix in handovers
+                send(c, String.format("%02d:%04d;", id, i));
+                if (i % 7 == 0) {
+                    transport.ready.set(true);
+                    c.onWritePossible();
                 }
-                for (int i = 0; i < perThread; i++) {
-                    transport.ready.set(i % 7 != 0); // now and then not ready, to mix in handovers
-                    send(c, String.format("%02d:%04d;", id, i));
-                    if (i % 7 == 0) {
-                        transport.ready.set(true);
-                        c.onWritePossible();
-                    }
-                }
-            });
-            writers.add(w);
-            w.start();
-        }
-        go.countDown();
-        for (Thread w : writers) {
-            w.join(30_000);
-        }
+            }
+        });
         transport.ready.set(true);
         c.onWritePossible();
         int[] next = new int[threads];

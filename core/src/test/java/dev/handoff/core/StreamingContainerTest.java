@@ -7,6 +7,7 @@ import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;
 import dev.handoff.core.support.TestServer;
+import dev.handoff.core.support.Together;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,12 +22,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Many streams, slow and vanished clients, and concurrent writers, on the container of this test run
  * (pool of {@link TestServer#THREADS} threads). Prints the figures it measures.
+ *
+ * <p>The vanished-client test runs last: on Tomcat 10.1 a write that failed because the client left can
+ * hand a late error to the next request on the same server (see "Known issues" in the README).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StreamingContainerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -200,6 +208,7 @@ class StreamingContainerTest {
     }
 
     @Test
+    @Order(Integer.MAX_VALUE)
     void aClientThatClosesIsDetectedWithinOneHeartbeatAndItsCallbackRunsOnce() throws Exception {
         // Both connections are opened first: see the Tomcat 10.1 note in the README about a request that
         // arrives while the container is still handling the previous stream's failed write.
@@ -253,28 +262,12 @@ class StreamingContainerTest {
         SseStream stream = takeOpened(1).get(0);
         int threads = 16;
         int perThread = 500;
-        CountDownLatch go = new CountDownLatch(1);
-        List<Thread> writers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int writer = t;
-            Thread w = new Thread(() -> {
-                try {
-                    go.await();
-                } catch (InterruptedException e) {
-                    return;
-                }
-                for (int i = 0; i < perThread; i++) {
-                    stream.send(SseEvent.builder().event("w" + writer).id(Integer.toString(i))
-                            .data("line one of " + writer + "/" + i + "\n" + "z".repeat(i % 97) + "\nend").build());
-                }
-            }, "writer-" + t);
-            writers.add(w);
-            w.start();
-        }
-        go.countDown();
-        for (Thread w : writers) {
-            w.join(WAIT.toMillis());
-        }
+        Together.run(threads, WAIT, writer -> {
+            for (int i = 0; i < perThread; i++) {
+                stream.send(SseEvent.builder().event("w" + writer).id(Integer.toString(i))
+                        .data("line one of " + writer + "/" + i + "\n" + "z".repeat(i % 97) + "\nend").build());
+            }
+        });
         List<Event> events = conn.awaitEvents(threads * perThread, WAIT);
         Map<String, Integer> next = new HashMap<>();
         for (Event e : events) {
