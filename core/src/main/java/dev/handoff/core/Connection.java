@@ -294,13 +294,7 @@ final class Connection {
                     writesDone++;
                     next.succeed();
                 }
-            } catch (IOException e) {
-                if (next != null) {
-                    next.fail(e);
-                }
-                failedByWriter(e);
-                return;
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 if (next != null) {
                     next.fail(e);
                 }
