@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -102,6 +103,8 @@ final class Connection {
     private boolean needsFlush;
     private long bytesWritten;
     private long writesDone;
+    /** Where a registry counts the bytes of its streams; set once by the registry, read by the writer. */
+    private volatile LongAdder byteCounter;
 
     /**
      * @param heartbeatOpen the heartbeat's bytes, or null for none
@@ -155,22 +158,54 @@ final class Connection {
      */
     CompletionStage<Void> write(byte[] bytes, int offset, int length) {
         CompletableFuture<Void> completion = new CompletableFuture<>();
-        enqueue(new Write(bytes, offset, length, completion), true);
+        if (enqueue(new Write(bytes, offset, length, completion), true) == null) {
+            synchronized (lock) {
+                throw closedException();
+            }
+        }
         return completion;
+    }
+
+    /** What {@link #offerShared} did with a frame. */
+    enum Delivery {
+        /** Queued for the client. */
+        QUEUED,
+        /** Not queued: the queue was full (the stream stays open under FAIL_WRITE, and ends under DISCONNECT). */
+        DROPPED,
+        /** Not queued: the stream had ended or was closing. */
+        CLOSED
+    }
+
+    /**
+     * Queues a whole array shared with other streams (a broadcast frame), without a completion and without
+     * throwing: the fan-out of one event to thousands of streams allocates one small object per stream.
+     */
+    Delivery offerShared(byte[] frame) {
+        OutboundQueue.Admission admission = enqueue(new Write(frame, 0, frame.length, null), true);
+        if (admission == null) {
+            return Delivery.CLOSED;
+        }
+        return admission == OutboundQueue.Admission.QUEUED ? Delivery.QUEUED : Delivery.DROPPED;
+    }
+
+    /** From now on, adds the bytes the container takes to {@code counter} (a registry's total). */
+    void countBytesInto(LongAdder counter) {
+        this.byteCounter = counter;
     }
 
     /**
      * @param fromApplication false for the first part of a heartbeat, which neither counts against the idle
      *        time-out nor needs finishing before itself
+     * @return what the queue did with the write, or null if the stream had ended or was closing
      */
-    private void enqueue(Write write, boolean fromApplication) {
+    private OutboundQueue.Admission enqueue(Write write, boolean fromApplication) {
         OutboundQueue.Admission admission;
         List<Write> dropped;
         Ending ending = null;
         boolean drain = false;
         synchronized (lock) {
             if (status != null || closing != null) {
-                throw closedException();
+                return null;
             }
             if (fromApplication) {
                 finishHeartbeatLocked();
@@ -201,11 +236,17 @@ final class Connection {
             dropped.forEach(w -> w.fail(dropException));
         }
         switch (admission) {
-            case REFUSED -> write.fail(new QueueFullException("stream " + id + ": write of " + write.length()
-                    + " bytes refused: queue bound " + queue.bound() + " bytes reached (policy FAIL_WRITE)"));
+            case REFUSED -> {
+                if (write.hasCompletion()) {
+                    write.fail(new QueueFullException("stream " + id + ": write of " + write.length() + " bytes "
+                            + "refused: queue bound " + queue.bound() + " bytes reached (policy FAIL_WRITE)"));
+                }
+            }
             case OVERFLOW -> {
                 // The lock was held from the open check to the decision, so this thread decided the end.
-                write.fail(closedException(ending.status));
+                if (write.hasCompletion()) {
+                    write.fail(closedException(ending.status));
+                }
                 finish(ending);
             }
             case QUEUED -> {
@@ -214,6 +255,7 @@ final class Connection {
                 }
             }
         }
+        return admission;
     }
 
     // ------------------------------------------------------------------ the writer
@@ -292,6 +334,10 @@ final class Connection {
                     needsFlush = true;
                     bytesWritten += next.length();
                     writesDone++;
+                    LongAdder counter = byteCounter;
+                    if (counter != null) {
+                        counter.add(next.length());
+                    }
                     next.succeed();
                 }
             } catch (IOException | RuntimeException e) {
@@ -426,11 +472,8 @@ final class Connection {
         } else if (ending != null) {
             finish(ending);
         } else if (heartbeat) {
-            try {
-                enqueue(new Write(heartbeatOpen, 0, heartbeatOpen.length, null), false);
-            } catch (StreamClosedException raced) {
-                // Ended between the check and the write: nothing to do.
-            }
+            // Null if it ended between the check and the write: nothing to do then.
+            enqueue(new Write(heartbeatOpen, 0, heartbeatOpen.length, null), false);
         }
     }
 

@@ -14,6 +14,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
@@ -110,6 +111,11 @@ public final class Handoff {
         return options;
     }
 
+    /** The request this handoff belongs to. */
+    HttpServletRequest request() {
+        return request;
+    }
+
     /** Whether this request can be handed off: every filter and servlet on its path supports async. */
     public boolean isSupported() {
         return request.isAsyncSupported() && !request.isAsyncStarted();
@@ -140,6 +146,18 @@ public final class Handoff {
     }
 
     SseStream openSse(ResponseHead head) {
+        return openSse(head, null);
+    }
+
+    /**
+     * Partial-mode SSE for a registry: {@code beforeCommit} runs once the stream exists and before its
+     * headers are committed, so that the client sees the response start only once it is subscribed.
+     */
+    DefaultSseStream sse(Consumer<DefaultSseStream> beforeCommit) {
+        return openSse(null, beforeCommit);
+    }
+
+    private DefaultSseStream openSse(ResponseHead head, Consumer<DefaultSseStream> beforeCommit) {
         checkCanHandOff(head);
         String lastEventId = validLastEventId();
         if (head != null) {
@@ -155,8 +173,8 @@ public final class Handoff {
         response.setCharacterEncoding("UTF-8");
         setIfAbsent("Cache-Control", "no-cache");
         setIfAbsent("X-Accel-Buffering", "no");
-        Connection connection = open(SseEncoder.HEARTBEAT_OPEN, SseEncoder.HEARTBEAT_CLOSE);
-        return opened(new DefaultSseStream(connection, lastEventId));
+        return opened(open(SseEncoder.HEARTBEAT_OPEN, SseEncoder.HEARTBEAT_CLOSE,
+                connection -> new DefaultSseStream(connection, lastEventId), beforeCommit));
     }
 
     ByteStream openBytes(ResponseHead head) {
@@ -167,8 +185,7 @@ public final class Handoff {
         if (response.getContentType() == null) {
             response.setContentType("application/octet-stream");
         }
-        Connection connection = open(options.heartbeatFrame(), null);
-        return opened(new DefaultByteStream(connection));
+        return opened(open(options.heartbeatFrame(), null, DefaultByteStream::new, null));
     }
 
     private <T extends ConnectionHandle> T opened(T handle) {
@@ -277,8 +294,9 @@ public final class Handoff {
         }
     }
 
-    /** Starts async processing, commits the head and binds a connection to the response. */
-    private Connection open(byte[] heartbeatOpen, byte[] heartbeatClose) {
+    /** Starts async processing, binds a connection to the response, and commits the head. */
+    private <T extends ConnectionHandle> T open(byte[] heartbeatOpen, byte[] heartbeatClose,
+            Function<Connection, T> handleFor, Consumer<? super T> beforeCommit) {
         ServletOutputStream out;
         try {
             out = response.getOutputStream();
@@ -297,12 +315,16 @@ public final class Handoff {
         ServletTransport transport = new ServletTransport(async, out, connection);
         async.addListener(transport);
         connection.start(transport);
+        T handle = handleFor.apply(connection);
         try {
+            if (beforeCommit != null) {
+                beforeCommit.accept(handle);
+            }
             // Commit status and headers now, so that the client sees the stream open before the first event.
             response.flushBuffer();
         } catch (IOException e) {
             connection.onContainerError(e);
-            return connection;
+            return handle;
         } catch (RuntimeException e) {
             connection.abort(CloseReason.ERROR, "committing the response failed", e);
             throw e;
@@ -312,6 +334,6 @@ public final class Handoff {
         } else {
             out.setWriteListener(transport);
         }
-        return connection;
+        return handle;
     }
 }

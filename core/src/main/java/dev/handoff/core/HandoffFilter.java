@@ -9,7 +9,6 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.List;
@@ -112,10 +111,7 @@ public class HandoffFilter implements Filter {
         if (response.isCommitted()) {
             throw e;
         }
-        response.resetBuffer();
-        response.setStatus(e.status());
-        response.setContentType("text/plain;charset=UTF-8");
-        response.getOutputStream().write((e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
+        e.respond(response);
     }
 
     private void track(StreamHandle handle) {

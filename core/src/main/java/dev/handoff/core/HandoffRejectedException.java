@@ -1,23 +1,65 @@
 package dev.handoff.core;
 
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+
 /**
- * A handoff refused because of the request, before anything was committed: the response can still carry
- * the error. {@link HandoffFilter} answers it with {@link #status()} and the message as a plain-text body;
- * without the filter the application may catch it and do the same.
+ * A handoff or subscription refused because of the request, before anything was committed: the response
+ * can still carry the error. {@link HandoffFilter} answers it with {@link #respond}: the status, a
+ * {@code Retry-After} header where the refusal is temporary (a stream limit), and the message as a
+ * plain-text body. Without the filter the application may catch it and call {@link #respond} itself.
  */
 public final class HandoffRejectedException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
     private final int status;
+    private final Duration retryAfter;
 
     public HandoffRejectedException(int status, String message) {
+        this(status, message, null);
+    }
+
+    /**
+     * @param retryAfter when the client may try again (sent as {@code Retry-After} in whole seconds), or null
+     */
+    public HandoffRejectedException(int status, String message, Duration retryAfter) {
         super(message);
         this.status = status;
+        this.retryAfter = retryAfter;
     }
 
     /** The HTTP status to answer with, for example 400 for a malformed {@code Last-Event-ID}. */
     public int status() {
         return status;
+    }
+
+    /** When the client may try again, for a temporary refusal such as 503 or 429. */
+    public Optional<Duration> retryAfter() {
+        return Optional.ofNullable(retryAfter);
+    }
+
+    /**
+     * Writes the refusal to a response that is not committed: status, {@code Retry-After}, and the message
+     * as a {@code text/plain} body.
+     *
+     * @throws IllegalStateException if the response is already committed
+     */
+    public void respond(HttpServletResponse response) throws IOException {
+        if (response.isCommitted()) {
+            throw new IllegalStateException("cannot answer '" + getMessage() + "' with " + status
+                    + ": the response is already committed", this);
+        }
+        response.resetBuffer();
+        response.setStatus(status);
+        if (retryAfter != null) {
+            long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+            response.setHeader("Retry-After", Long.toString(seconds));
+        }
+        response.setContentType("text/plain;charset=UTF-8");
+        response.getOutputStream().write((getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -2,6 +2,7 @@ package dev.handoff.core;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Wire framing for Server-Sent Events, per the WHATWG HTML standard, section "Server-sent events",
@@ -22,10 +23,18 @@ final class SseEncoder {
     static final byte[] HEARTBEAT_OPEN = {':'};
     static final byte[] HEARTBEAT_CLOSE = {'\n'};
 
+    /** How many events were encoded in this JVM: lets a test prove that a broadcast encodes once. */
+    private static final LongAdder ENCODINGS = new LongAdder();
+
     private SseEncoder() {
     }
 
+    static long encodings() {
+        return ENCODINGS.sum();
+    }
+
     static byte[] encode(String id, String event, String data, Duration retry, String comment) {
+        ENCODINGS.increment();
         StringBuilder sb = new StringBuilder(32 + (data == null ? 0 : data.length()));
         if (comment != null) {
             appendLines(sb, "", comment);
@@ -46,6 +55,18 @@ final class SseEncoder {
             sb.append('\n');
         }
         return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A frame with an {@code id} line in front of an encoded event that has none (field order does not
+     * matter within a frame): how a registry numbers an event without encoding it again.
+     */
+    static byte[] prependId(String id, byte[] frame) {
+        byte[] line = ("id: " + id + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[line.length + frame.length];
+        System.arraycopy(line, 0, out, 0, line.length);
+        System.arraycopy(frame, 0, out, line.length, frame.length);
+        return out;
     }
 
     /** Encodes a comment frame for {@link SseStream#comment(String)}. */

@@ -104,6 +104,11 @@ public final class StreamScheduler implements AutoCloseable {
         return n;
     }
 
+    /** How many sweeps run side by side: the number of shards, one per pool thread. */
+    int parallelism() {
+        return shards.length;
+    }
+
     void register(Connection connection) {
         shardOf(connection).add(connection);
     }

@@ -32,6 +32,10 @@ final class Write {
         return length;
     }
 
+    boolean hasCompletion() {
+        return completion != null;
+    }
+
     void succeed() {
         if (completion != null) {
             completion.complete(null);

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -32,6 +33,7 @@ public final class StreamClient implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private volatile boolean running = true;
+    private volatile Function<Event, String> sequenceKey = Event::lastEventId;
 
     public StreamClient(int port) throws IOException {
         this.server = new InetSocketAddress("127.0.0.1", port);
@@ -39,6 +41,15 @@ public final class StreamClient implements AutoCloseable {
         this.thread = new Thread(this::run, "stream-client");
         this.thread.setDaemon(true);
         this.thread.start();
+    }
+
+    /**
+     * Where count-only connections find each event's sequence number (by default its id): for example
+     * {@code e -> e.data()} when the server numbers the data and chooses its own ids. Set before requests.
+     */
+    public StreamClient sequenceBy(Function<Event, String> key) {
+        this.sequenceKey = key;
+        return this;
     }
 
     /** Sends {@code GET path} with the given extra header lines ("Name: value"). */
@@ -256,6 +267,18 @@ public final class StreamClient implements AutoCloseable {
             awaitCondition(c -> c.eventCount >= n, timeout, n + " events");
         }
 
+        /** Waits until {@code n} events arrived or the response ended, whichever comes first. */
+        public synchronized void awaitEventCountOrEnd(long n, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (eventCount < n && !ended.isDone()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("waited " + timeout + " for " + n + " events or the end; got " + eventCount);
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+        }
+
         /** Waits until {@code n} events arrived; fails with what did arrive otherwise. */
         public List<Event> awaitEvents(int n, Duration timeout) throws InterruptedException {
             awaitCondition(c -> c.parser.events().size() >= n, timeout, n + " events");
@@ -423,8 +446,10 @@ public final class StreamClient implements AutoCloseable {
                         eventCount += fresh.size();
                     } else {
                         for (Event e : fresh) {
-                            if (outOfOrder == null && !e.lastEventId().equals(Long.toString(eventCount))) {
-                                outOfOrder = "event " + eventCount + " had id " + e.lastEventId();
+                            String key = sequenceKey.apply(e);
+                            if (outOfOrder == null && !key.equals(Long.toString(eventCount))) {
+                                outOfOrder = "event " + eventCount + " had sequence key " + key + " (id "
+                                        + e.lastEventId() + ")";
                             }
                             eventCount++;
                         }

@@ -1,0 +1,215 @@
+package dev.handoff.core;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers a registry's events to its streams on the scheduler's pool, so that {@code publish} returns at
+ * once and one topic's ten thousand subscribers are served by every pool thread, not by one.
+ *
+ * <p><b>Stripes.</b> Each stream belongs to one stripe (by its id), and each topic keeps its subscriptions
+ * per stripe. A stripe has a FIFO mailbox and at most one task on the pool at a time; the registry
+ * appends to the mailboxes under its lock, in the order it numbers events. So every stream receives its
+ * events in publish order, whatever the topic, and a replay queued in the same mailbox lands exactly
+ * between the events before and after it. Different stripes run in parallel.
+ *
+ * <p>A stripe's task delivers a bounded batch of entries and then hands the thread back to the pool (it
+ * re-queues itself), so heartbeat sweeps and other stripes are not starved by a long backlog. The
+ * mailboxes are bounded: {@code publish} fails fast when one holds {@code maxPending} entries.
+ */
+final class FanOut {
+
+    private static final Logger log = LoggerFactory.getLogger(FanOut.class);
+    /** Entries a stripe delivers before giving its thread back to the pool. */
+    private static final int BATCH = 32;
+
+    /** Work for one stripe: an event for the stripe's subscribers of a topic, or one stream's replay. */
+    interface Entry {
+        void deliver(int stripe, FanOut fanOut);
+    }
+
+    private final Stripe[] stripes;
+    private final Executor executor;
+    private final int maxPending;
+    final LongAdder delivered = new LongAdder();
+    final LongAdder dropped = new LongAdder();
+
+    FanOut(int stripeCount, Executor executor, int maxPending) {
+        this.executor = executor;
+        this.maxPending = maxPending;
+        this.stripes = new Stripe[stripeCount];
+        for (int i = 0; i < stripeCount; i++) {
+            stripes[i] = new Stripe(i);
+        }
+    }
+
+    int stripes() {
+        return stripes.length;
+    }
+
+    int stripeOf(long streamId) {
+        return (int) (streamId % stripes.length);
+    }
+
+    /** Under the registry's lock: fails if a mailbox that this topic's event would enter is full. */
+    void checkRoom(Topic topic) {
+        for (int i = 0; i < stripes.length; i++) {
+            if (!topic.stripes[i].isEmpty() && stripes[i].pending() >= maxPending) {
+                throw new QueueFullException("cannot publish to '" + topic.name + "': the fan-out backlog holds "
+                        + maxPending + " events (publishing faster than the pool delivers)");
+            }
+        }
+    }
+
+    /** Under the registry's lock: queues a numbered event for every stripe where the topic has subscribers. */
+    void broadcast(Topic topic, long seq, byte[] frame, List<Stripe> toStart) {
+        Entry entry = null;
+        for (int i = 0; i < stripes.length; i++) {
+            if (!topic.stripes[i].isEmpty()) {
+                if (entry == null) {
+                    entry = new Broadcast(topic, seq, frame);
+                }
+                stripes[i].add(entry, toStart);
+            }
+        }
+    }
+
+    /** Under the registry's lock: queues work for one stripe. */
+    void enqueue(int stripe, Entry entry, List<Stripe> toStart) {
+        stripes[stripe].add(entry, toStart);
+    }
+
+    /** After releasing the registry's lock: starts the stripes that {@link #broadcast} or {@link #enqueue} woke. */
+    void start(List<Stripe> toStart) {
+        for (Stripe s : toStart) {
+            s.submit();
+        }
+    }
+
+    long pending() {
+        long n = 0;
+        for (Stripe s : stripes) {
+            n += s.pending();
+        }
+        return n;
+    }
+
+    /** Counts one delivery. */
+    void counted(Connection.Delivery delivery) {
+        if (delivery == Connection.Delivery.QUEUED) {
+            delivered.increment();
+        } else {
+            dropped.increment();
+        }
+    }
+
+    /** Under the registry's lock: ends a subscription after the events already queued for it, which it still gets. */
+    void unsubscribe(Topic.Subscription sub, long lastSeq, int stripe, List<Stripe> toStart) {
+        sub.leftAfter = lastSeq;
+        stripes[stripe].add((s, fanOut) -> sub.topic.stripes[s].remove(sub), toStart);
+    }
+
+    private static final class Broadcast implements Entry {
+        final Topic topic;
+        final long seq;
+        final byte[] frame;
+
+        Broadcast(Topic topic, long seq, byte[] frame) {
+            this.topic = topic;
+            this.seq = seq;
+            this.frame = frame;
+        }
+
+        @Override
+        public void deliver(int stripe, FanOut fanOut) {
+            long queued = 0;
+            long missed = 0;
+            for (Topic.Subscription sub : topic.stripes[stripe]) {
+                if (sub.covers(seq)) {
+                    if (sub.member.deliver(frame) == Connection.Delivery.QUEUED) {
+                        queued++;
+                    } else {
+                        missed++;
+                    }
+                }
+            }
+            fanOut.delivered.add(queued);
+            fanOut.dropped.add(missed);
+        }
+    }
+
+    /** One stripe's mailbox and its task; the task runs on one pool thread at a time. */
+    final class Stripe implements Runnable {
+        private final int index;
+        private final ArrayDeque<Entry> mailbox = new ArrayDeque<>();
+        /** The task is on the pool or running; whoever sets it submits the task. */
+        private boolean scheduled;
+
+        Stripe(int index) {
+            this.index = index;
+        }
+
+        synchronized void add(Entry entry, List<Stripe> toStart) {
+            mailbox.addLast(entry);
+            if (!scheduled) {
+                scheduled = true;
+                toStart.add(this);
+            }
+        }
+
+        synchronized int pending() {
+            return mailbox.size();
+        }
+
+        void submit() {
+            try {
+                executor.execute(this);
+            } catch (RejectedExecutionException e) {
+                int lost;
+                synchronized (this) {
+                    lost = mailbox.size();
+                    mailbox.clear();
+                    scheduled = false;
+                }
+                log.warn("fan-out stripe {}: the scheduler's pool refused work ({}); {} queued deliveries dropped",
+                        index, e.getMessage(), lost);
+            }
+        }
+
+        @Override
+        public void run() {
+            for (int n = 0; n < BATCH; n++) {
+                Entry entry;
+                synchronized (this) {
+                    entry = mailbox.pollFirst();
+                    if (entry == null) {
+                        scheduled = false;
+                        return;
+                    }
+                }
+                try {
+                    entry.deliver(index, FanOut.this);
+                } catch (RuntimeException e) {
+                    log.warn("fan-out stripe {}: delivery failed", index, e);
+                }
+            }
+            // More may be waiting: queue behind whatever else the pool has to do.
+            submit();
+        }
+
+        @Override
+        public synchronized String toString() {
+            return "Stripe[" + index + ", " + mailbox.size() + " pending" + (scheduled ? ", scheduled" : "") + "]";
+        }
+    }
+
+    static List<Stripe> newStartList() {
+        return new ArrayList<>(2);
+    }
+}

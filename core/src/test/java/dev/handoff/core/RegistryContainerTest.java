@@ -1,0 +1,507 @@
+package dev.handoff.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.handoff.core.support.SseParser.Event;
+import dev.handoff.core.support.StreamClient;
+import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.core.support.TestApp;
+import dev.handoff.core.support.TestServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The stream registry on a real container: fan-out to thousands of subscribers, slow subscribers, replay
+ * across reconnects, limits, shutdown, and encoding once. Prints the figures it measures.
+ */
+class RegistryContainerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String HELLO = "/hello";
+
+    private static volatile StreamRegistry registry;
+    private static final BlockingQueue<SseStream> opened = new LinkedBlockingQueue<>();
+    private static StreamScheduler scheduler;
+    private static TestServer server;
+    private StreamClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        scheduler = StreamScheduler.create(2, Duration.ofMillis(25));
+        TestApp app = new TestApp()
+                .filterOptions(StreamOptions.defaults().withScheduler(scheduler))
+                .route("/sub", (req, resp) -> opened.add(registry.subscribe(req, req.getParameterValues("topic"))))
+                .route(HELLO, (req, resp) -> resp.getOutputStream().print("ok\n"));
+        server = TestServer.start(app);
+        System.out.println("[figures] container: " + server.name());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        server.close();
+        scheduler.close();
+    }
+
+    @BeforeEach
+    void newClient() throws Exception {
+        // Events carry their sequence number as the first word of their data; the registry chooses the ids.
+        client = new StreamClient(server.port()).sequenceBy(e -> {
+            int space = e.data().indexOf(' ');
+            return space < 0 ? e.data() : e.data().substring(0, space);
+        });
+    }
+
+    @AfterEach
+    void shutDownRegistry() throws Exception {
+        if (registry != null) {
+            registry.shutdown(Duration.ofSeconds(5), null);
+            registry = null;
+        }
+        opened.clear();
+        client.close();
+    }
+
+    private static StreamRegistry use(StreamRegistry.Builder builder) {
+        registry = builder.scheduler(scheduler).build();
+        return registry;
+    }
+
+    private List<Conn> connect(String path, int n, int batch) throws Exception {
+        List<Conn> conns = new ArrayList<>(n);
+        for (int i = 0; i < n; i += batch) {
+            List<Conn> b = new ArrayList<>(batch);
+            for (int j = i; j < Math.min(n, i + batch); j++) {
+                b.add(client.request("GET", path, 0, false));
+            }
+            for (Conn c : b) {
+                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+            conns.addAll(b);
+        }
+        return conns;
+    }
+
+    private static List<SseStream> takeOpened(int n) throws InterruptedException {
+        List<SseStream> streams = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            SseStream s = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(s).as("stream %d of %d opened", i + 1, n).isNotNull();
+            streams.add(s);
+        }
+        return streams;
+    }
+
+    private static String padded(long seq, int size) {
+        String n = Long.toString(seq);
+        return size <= n.length() ? n : n + " " + "x".repeat(size - n.length() - 1);
+    }
+
+    @Test
+    void fiveThousandSubscribersGetEveryEventInOrderAndPublishDoesNotWaitForThem() throws Exception {
+        int subscribers = 5000;
+        int events = 100;
+        use(StreamRegistry.builder());
+        List<Conn> conns = connect("/sub?topic=all", subscribers, 500);
+        assertThat(registry.subscribers("all")).isEqualTo(subscribers);
+
+        // Occupy every pool thread: if publish delivered on the caller's thread, or waited for delivery,
+        // events would arrive (or publish would not return) while the pool is held.
+        CountDownLatch held = new CountDownLatch(scheduler.parallelism());
+        CountDownLatch release = new CountDownLatch(1);
+        for (int i = 0; i < scheduler.parallelism(); i++) {
+            scheduler.executor().execute(() -> {
+                held.countDown();
+                awaitQuietly(release);
+            });
+        }
+        assertThat(held.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        long publishNanos;
+        try {
+            publishNanos = CompletableFuture.supplyAsync(() -> {
+                long start = System.nanoTime();
+                for (int i = 0; i < events; i++) {
+                    registry.publish("all", Integer.toString(i));
+                }
+                return System.nanoTime() - start;
+            }).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(registry.stats().eventsDelivered()).as("delivered while the pool was held").isZero();
+        } finally {
+            release.countDown();
+        }
+        long released = System.nanoTime();
+        for (Conn c : conns) {
+            c.awaitEventCount(events, WAIT);
+        }
+        long deliveredNanos = System.nanoTime() - released;
+        for (Conn c : conns) {
+            assertThat(c.eventCount()).isEqualTo(events);
+            assertThat(c.outOfOrder()).isNull();
+        }
+        RegistryStats stats = registry.stats();
+        assertThat(stats.eventsPublished()).isEqualTo(events);
+        assertThat(stats.eventsDelivered()).isEqualTo((long) subscribers * events);
+        assertThat(stats.eventsDropped()).isZero();
+        System.out.printf("[figures] %s: %d subscribers x %d events: %d publish calls took %.2f ms in all; "
+                        + "all %d deliveries received %d ms after the pool was freed (%.0f events/s delivered)%n",
+                server.name(), subscribers, events, events, publishNanos / 1e6, (long) subscribers * events,
+                deliveredNanos / 1_000_000, subscribers * (double) events / (deliveredNanos / 1e9));
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void stalledSubscribersAreClosedAsSlowConsumersWithinTheirBoundWhileTheRestGetEveryEvent() throws Exception {
+        int healthyCount = 90;
+        int stalledCount = 10;
+        int eventSize = 4096;
+        int bound = 64 * 1024;
+        int perRound = 8;
+        use(StreamRegistry.builder().streamOptions(o -> o.withMaxQueuedBytes(bound)
+                .withOverflow(OverflowPolicy.DISCONNECT)));
+        List<Conn> healthy = connect("/sub?topic=feed", healthyCount, healthyCount);
+        List<SseStream> healthyStreams = takeOpened(healthyCount);
+        List<Conn> stalled = new ArrayList<>();
+        for (int i = 0; i < stalledCount; i++) {
+            Conn c = client.request("GET", "/sub?topic=feed", 4096, false);
+            assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            c.pause();
+            stalled.add(c);
+        }
+        List<SseStream> stalledStreams = takeOpened(stalledCount);
+
+        long seq = 0;
+        long maxQueued = 0;
+        List<Long> roundMillis = new ArrayList<>();
+        for (int round = 0; round < 2000 && stalledStreams.stream().anyMatch(StreamHandle::isOpen); round++) {
+            long roundStart = System.nanoTime();
+            for (int i = 0; i < perRound; i++) {
+                registry.publish("feed", padded(seq++, eventSize));
+                for (SseStream s : stalledStreams) {
+                    maxQueued = Math.max(maxQueued, s.queuedBytes());
+                }
+            }
+            for (Conn c : healthy) {
+                c.awaitEventCount(seq, WAIT);
+            }
+            roundMillis.add((System.nanoTime() - roundStart) / 1_000_000);
+        }
+        for (SseStream s : stalledStreams) {
+            CloseStatus status = s.whenClosed().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(status.reason()).isEqualTo(CloseReason.SLOW_CONSUMER);
+        }
+        assertThat(maxQueued).as("bytes queued for a stalled subscriber").isLessThanOrEqualTo(bound);
+        for (Conn c : healthy) {
+            assertThat(c.eventCount()).isEqualTo(seq);
+            assertThat(c.outOfOrder()).isNull();
+        }
+        assertThat(healthyStreams).allMatch(StreamHandle::isOpen);
+        assertThat(registry.subscribers("feed")).isEqualTo(healthyCount);
+        assertThat(registry.stats().closes().get(CloseReason.SLOW_CONSUMER)).isEqualTo(stalledCount);
+        List<Long> sorted = new ArrayList<>(roundMillis);
+        sorted.sort(null);
+        System.out.printf("[figures] %s: %d stalled of %d subscribers closed SLOW_CONSUMER after %d events of %d B "
+                        + "(%d KiB each); max queued %d B (bound %d); healthy rounds of %d events: p50 %d ms, max %d ms, "
+                        + "%d rounds%n", server.name(), stalledCount, healthyCount + stalledCount, seq, eventSize,
+                seq * eventSize / 1024, maxQueued, bound, perRound, sorted.get(sorted.size() / 2),
+                sorted.get(sorted.size() - 1), sorted.size());
+    }
+
+    @Test
+    void aClientThatReconnectsWithLastEventIdEndsWithExactlyThePublishedSequence() throws Exception {
+        int total = 1500;
+        use(StreamRegistry.builder().replay(total, Duration.ZERO));
+        ScheduledExecutorService publisher = Executors.newSingleThreadScheduledExecutor();
+        AtomicInteger next = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(1);
+        List<Event> received = new ArrayList<>();
+        int reconnects = 0;
+        try {
+            Conn conn = client.get("/sub?topic=r");
+            assertThat(conn.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            // One event every millisecond, whatever the client does: some are published while it reconnects.
+            publisher.scheduleAtFixedRate(() -> {
+                int i = next.getAndIncrement();
+                if (i < total) {
+                    registry.publish("r", Integer.toString(i));
+                } else {
+                    done.countDown();
+                }
+            }, 0, 1, TimeUnit.MILLISECONDS);
+            for (; received.size() < total && reconnects < 100; reconnects++) {
+                int target = Math.min(total - received.size(), 100 + 37 * (reconnects % 5));
+                conn.awaitEventCountOrEnd(target, WAIT);
+                List<Event> got = conn.events();
+                received.addAll(got);
+                if (received.size() >= total) {
+                    break;
+                }
+                // Vanish (alternately a clean close and a reset), then come back with the last id seen.
+                if (reconnects % 2 == 0) {
+                    conn.close();
+                } else {
+                    conn.reset();
+                }
+                String lastId = received.isEmpty() ? null : received.get(received.size() - 1).lastEventId();
+                conn = lastId == null ? client.get("/sub?topic=r") : client.get("/sub?topic=r", "Last-Event-ID: " + lastId);
+                assertThat(conn.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+            assertThat(done.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            conn.close();
+        } finally {
+            publisher.shutdownNow();
+        }
+        List<String> data = received.stream().map(Event::data).toList();
+        List<String> expected = new ArrayList<>(total);
+        for (int i = 0; i < total; i++) {
+            expected.add(Integer.toString(i));
+        }
+        assertThat(data).as("events across %d reconnects", reconnects).containsExactlyElementsOf(expected);
+        assertThat(received).noneMatch(e -> e.type().equals(StreamRegistry.RESET_EVENT));
+        System.out.printf("[figures] %s: %d events over %d reconnects (half reset, half closed), none missing or "
+                + "repeated%n", server.name(), total, reconnects);
+    }
+
+    @Test
+    void anIdTheRegistryCannotResumeFromGetsAResetEventAndThenLiveEvents() throws Exception {
+        use(StreamRegistry.builder().replay(3, Duration.ZERO));
+        Conn first = client.get("/sub?topic=t");
+        first.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        for (int i = 0; i < 10; i++) {
+            registry.publish("t", Integer.toString(i));
+        }
+        List<Event> seen = first.awaitEvents(10, WAIT);
+        takeOpened(1).get(0).close();
+        assertThat(first.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+
+        // Within the ring: the events after the id, nothing else.
+        Conn resumed = client.get("/sub?topic=t", "Last-Event-ID: " + seen.get(7).lastEventId());
+        assertThat(resumed.awaitEvents(2, WAIT)).extracting(Event::data).containsExactly("8", "9");
+        // Older than the ring (it holds 7, 8, 9), or from another registry: a reset, then live events.
+        Conn tooOld = client.get("/sub?topic=t", "Last-Event-ID: " + seen.get(2).lastEventId());
+        Conn foreign = client.get("/sub?topic=t", "Last-Event-ID: abcdef-3");
+        for (Conn c : List.of(tooOld, foreign)) {
+            List<Event> reset = c.awaitEvents(1, WAIT);
+            assertThat(reset.get(0).type()).isEqualTo(StreamRegistry.RESET_EVENT);
+            assertThat(reset.get(0).data()).isEqualTo("t");
+            assertThat(reset.get(0).lastEventId()).isEqualTo(seen.get(9).lastEventId());
+        }
+        assertThat(registry.subscribers("t")).isEqualTo(3);
+        registry.publish("t", "10");
+        for (Conn c : List.of(resumed, tooOld, foreign)) {
+            assertThat(c.awaitEvents(c == resumed ? 3 : 2, WAIT).get(c == resumed ? 2 : 1).data()).isEqualTo("10");
+        }
+    }
+
+    @Test
+    void overALimitTheRequestGetsA503Or429WithRetryAfterAndTheCountsReturnToZero() throws Exception {
+        List<String> audit = new CopyOnWriteArrayList<>();
+        use(StreamRegistry.builder().maxStreams(3).maxStreamsPerTopic(2).maxStreamsPerClient(2)
+                .clientKey(req -> req.getHeader("X-User")).retryAfter(Duration.ofSeconds(7))
+                .authorizer((req, topic) -> !topic.startsWith("secret/") || "admin".equals(req.getHeader("X-User")))
+                .listener(new RegistryListener() {
+                    @Override
+                    public void onOpen(Subscriber s) {
+                        audit.add("open " + s.clientKey());
+                    }
+
+                    @Override
+                    public void onClose(Subscriber s, CloseStatus status) {
+                        audit.add("close " + s.clientKey() + " " + status.reason());
+                    }
+
+                    @Override
+                    public void onRefused(Refusal refusal, String message) {
+                        audit.add("refused " + refusal);
+                    }
+                }));
+        Conn a1 = client.get("/sub?topic=a", "X-User: u1");
+        Conn a2 = client.get("/sub?topic=a", "X-User: u1");
+        assertThat(a1.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        assertThat(a2.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        assertRefused(client.get("/sub?topic=a", "X-User: u2"), 503, "7", "topic 'a' already has its maximum of 2");
+        assertRefused(client.get("/sub?topic=b", "X-User: u1"), 429, "7", "too many streams from this client");
+        Conn b = client.get("/sub?topic=b", "X-User: u2");
+        assertThat(b.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        assertRefused(client.get("/sub?topic=c", "X-User: u3"), 503, "7", "too many streams: the maximum of 3");
+        assertRefused(client.get("/sub?topic=secret/x", "X-User: u3"), 403, null, "not allowed");
+        assertRefused(client.get("/sub?topic=bad%20name", "X-User: u3"), 400, null, "U+0020 at index 3");
+
+        RegistryStats stats = registry.stats();
+        assertThat(stats.openStreams()).isEqualTo(3);
+        assertThat(stats.subscribersByTopic()).containsEntry("a", 2).containsEntry("b", 1);
+        assertThat(stats.refusals()).containsEntry(Refusal.TOPIC_LIMIT, 1L).containsEntry(Refusal.CLIENT_LIMIT, 1L)
+                .containsEntry(Refusal.STREAM_LIMIT, 1L).containsEntry(Refusal.FORBIDDEN, 1L)
+                .containsEntry(Refusal.BAD_TOPIC, 1L);
+
+        for (SseStream s : takeOpened(3)) {
+            s.close();
+        }
+        for (Conn c : List.of(a1, a2, b)) {
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+        }
+        Awaitility.await().atMost(WAIT).until(() -> registry.openStreams() == 0);
+        assertThat(registry.stats().subscribersByTopic()).isEmpty();
+        assertThat(registry.stats().closes()).containsEntry(CloseReason.COMPLETED, 3L);
+        assertThat(audit).contains("open u1", "close u1 COMPLETED", "refused TOPIC_LIMIT");
+
+        // Every place was given back: the same user can open its two streams again, on the once-full topic.
+        Conn again1 = client.get("/sub?topic=a", "X-User: u1");
+        Conn again2 = client.get("/sub?topic=a", "X-User: u1");
+        assertThat(again1.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        assertThat(again2.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        for (SseStream s : takeOpened(2)) {
+            s.close();
+        }
+    }
+
+    /** Asserts a refusal: its status, its {@code Retry-After} (null: none) and words of its message. */
+    private static void assertRefused(Conn c, int status, String retryAfter, String message) throws Exception {
+        StreamClient.Head head = c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(head.status()).isEqualTo(status);
+        assertThat(head.header("Retry-After")).isEqualTo(retryAfter);
+        c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(c.body()).contains(message);
+    }
+
+    @Test
+    void shutdownClosesAThousandStreamsWithAFinalEventWithinTheGracePeriodAndLeavesNoThread() throws Exception {
+        List<String> threadsBefore = handoffThreads();
+        StreamScheduler own = StreamScheduler.create(2, Duration.ofMillis(25));
+        registry = StreamRegistry.builder().scheduler(own).build();
+        List<Conn> conns = new ArrayList<>();
+        for (int i = 0; i < 1000; i += 100) {
+            List<Conn> batch = new ArrayList<>();
+            for (int j = 0; j < 100; j++) {
+                batch.add(client.get("/sub?topic=s" + (j % 10)));
+            }
+            for (Conn c : batch) {
+                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+            conns.addAll(batch);
+        }
+        List<SseStream> streams = takeOpened(1000);
+        registry.publish("s3", "before");
+
+        SseEvent bye = SseEvent.builder().event("shutdown").data("back soon").retry(Duration.ofSeconds(3)).build();
+        Duration grace = Duration.ofSeconds(10);
+        long start = System.nanoTime();
+        boolean drained = registry.shutdown(grace, bye);
+        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+
+        assertThat(drained).isTrue();
+        assertThat(tookMillis).isLessThan(grace.toMillis());
+        for (SseStream s : streams) {
+            assertThat(s.closeStatus()).map(CloseStatus::reason).contains(CloseReason.SHUTDOWN);
+        }
+        for (Conn c : conns) {
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+            List<Event> events = c.events();
+            assertThat(events.get(events.size() - 1)).isEqualTo(new Event("shutdown", "back soon",
+                    events.size() > 1 ? events.get(0).lastEventId() : ""));
+        }
+        assertThat(registry.openStreams()).isZero();
+        assertThatThrownBy(() -> registry.publish("s1", "late")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("shut down");
+        assertRefused(client.get("/sub?topic=s1"), 503, "5", "shutting down");
+        own.close();
+        Awaitility.await().atMost(WAIT).until(() -> handoffThreads().equals(threadsBefore));
+        System.out.printf("[figures] %s: shutdown of 1000 streams with a final event took %d ms (grace %d ms)%n",
+                server.name(), tookMillis, grace.toMillis());
+        registry = null;
+    }
+
+    /** The names of Handoff's live threads (its schedulers' pools). */
+    private static List<String> handoffThreads() {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                .filter(name -> name.startsWith("handoff-")).sorted().toList();
+    }
+
+    @Test
+    void aBroadcastToManySubscribersEncodesEachEventOnce() throws Exception {
+        int subscribers = 200;
+        int events = 50;
+        use(StreamRegistry.builder());
+        List<Conn> conns = connect("/sub?topic=once", subscribers, subscribers);
+        long before = SseEncoder.encodings();
+        for (int i = 0; i < events; i++) {
+            registry.publish("once", SseEvent.of("tick", Integer.toString(i)));
+        }
+        for (Conn c : conns) {
+            c.awaitEventCount(events, WAIT);
+            assertThat(c.outOfOrder()).isNull();
+        }
+        assertThat(SseEncoder.encodings() - before).as("encodings for %d events to %d subscribers", events,
+                subscribers).isEqualTo(events);
+        assertThat(registry.stats().eventsDelivered()).isEqualTo((long) events * subscribers);
+    }
+
+    @Test
+    void aStreamCanFollowSeveralTopicsAndChangeThemWhileOpen() throws Exception {
+        List<String> calls = new CopyOnWriteArrayList<>();
+        use(StreamRegistry.builder().listener(new RegistryListener() {
+            @Override
+            public void onOpen(Subscriber s) {
+                calls.add("open");
+            }
+
+            @Override
+            public void onSubscribe(Subscriber s, String topic) {
+                calls.add("+" + topic);
+            }
+
+            @Override
+            public void onUnsubscribe(Subscriber s, String topic) {
+                calls.add("-" + topic);
+            }
+
+            @Override
+            public void onClose(Subscriber s, CloseStatus status) {
+                calls.add("close " + status.reason());
+            }
+        }));
+        Conn c = client.get("/sub?topic=x&topic=y");
+        c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        SseStream stream = takeOpened(1).get(0);
+        assertThat(registry.subscriber(stream).orElseThrow().topics()).containsExactlyInAnyOrder("x", "y");
+        registry.publish("x", "x1");
+        registry.publish("y", "y1");
+        registry.publish("z", "z1");
+        assertThat(registry.subscribe(stream, "z")).isTrue();
+        assertThat(registry.unsubscribe(stream, "x")).isTrue();
+        registry.publish("x", "x2");
+        registry.publish("z", "z2");
+        registry.publish("y", "y2");
+        assertThat(c.awaitEvents(4, WAIT)).extracting(Event::data).containsExactly("x1", "y1", "z2", "y2");
+        assertThatThrownBy(() -> registry.publish("no spaces", "x")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("U+0020");
+        stream.close();
+        Awaitility.await().atMost(WAIT).until(() -> calls.size() == 8);
+        assertThat(calls).containsExactly("open", "+x", "+y", "+z", "-x", "-y", "-z", "close COMPLETED");
+        assertThat(registry.subscribers("y")).isZero();
+        assertThatThrownBy(() -> registry.subscribe(stream, "x")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("has ended");
+    }
+}
