@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -59,6 +60,7 @@ public final class Handoff {
     private final HttpServletResponse response;
     private final Consumer<ConnectionHandle> onOpen;
     private StreamOptions options;
+    private Supplier<AsyncContext> asyncStarter;
 
     Handoff(HttpServletRequest request, HttpServletResponse response, StreamOptions options,
             Consumer<ConnectionHandle> onOpen) {
@@ -103,6 +105,17 @@ public final class Handoff {
     /** Changes the options of the stream this handoff opens, for example {@code o -> o.withHeartbeat(ofSeconds(5))}. */
     public Handoff options(UnaryOperator<StreamOptions> change) {
         this.options = Objects.requireNonNull(change.apply(options), "options");
+        return this;
+    }
+
+    /**
+     * For frameworks that track async processing themselves, such as Spring MVC's {@code WebAsyncManager}:
+     * when the handoff proceeds (after its checks, before anything is committed), {@code starter} starts
+     * async processing on this request through the framework and returns the {@link AsyncContext}; the
+     * handoff then uses that context instead of calling {@code startAsync()} itself.
+     */
+    public Handoff startAsyncWith(Supplier<AsyncContext> starter) {
+        this.asyncStarter = Objects.requireNonNull(starter, "starter");
         return this;
     }
 
@@ -306,7 +319,10 @@ public final class Handoff {
         } catch (IOException e) {
             throw new UncheckedIOException("the response's output stream is not available", e);
         }
-        AsyncContext async = request.startAsync(request, response);
+        AsyncContext async = asyncStarter != null ? asyncStarter.get() : request.startAsync(request, response);
+        if (async == null || !request.isAsyncStarted()) {
+            throw new IllegalStateException("the async starter given to startAsyncWith did not start async processing");
+        }
         async.setTimeout(0);
         Connection connection = new Connection(request.getMethod() + " " + request.getRequestURI() + " from "
                 + request.getRemoteAddr() + ":" + request.getRemotePort(), options, heartbeatOpen, heartbeatClose,

@@ -9,7 +9,7 @@ public final class QueueFullException extends IllegalStateException {
 
     private static final long serialVersionUID = 1L;
 
-    QueueFullException(String message) {
+    public QueueFullException(String message) {
         super(message);
     }
 }

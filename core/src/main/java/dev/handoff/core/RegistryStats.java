@@ -7,6 +7,7 @@ import java.util.Map;
  * from the registry's creation.
  *
  * @param openStreams streams registered and not ended
+ * @param streamsOpened streams registered since the registry was created
  * @param subscribersByTopic each topic that has subscribers, with how many
  * @param retainedEvents events held in the replay rings, over all topics
  * @param eventsPublished events passed to {@code publish}
@@ -16,7 +17,7 @@ import java.util.Map;
  * @param closes streams ended, by reason
  * @param refusals streams and subscriptions refused, by cause
  */
-public record RegistryStats(int openStreams, Map<String, Integer> subscribersByTopic, long retainedEvents,
+public record RegistryStats(int openStreams, long streamsOpened, Map<String, Integer> subscribersByTopic, long retainedEvents,
         long eventsPublished, long eventsDelivered, long eventsDropped, long bytesWritten,
         Map<CloseReason, Long> closes, Map<Refusal, Long> refusals) {
 

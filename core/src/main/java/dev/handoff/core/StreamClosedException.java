@@ -11,7 +11,7 @@ public final class StreamClosedException extends IllegalStateException {
 
     private final transient CloseStatus status;
 
-    StreamClosedException(String message, CloseStatus status) {
+    public StreamClosedException(String message, CloseStatus status) {
         super(message);
         this.status = status;
     }

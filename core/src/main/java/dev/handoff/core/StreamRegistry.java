@@ -110,6 +110,7 @@ public final class StreamRegistry implements AutoCloseable {
 
     // ---- Counters, updated without the lock.
     private final LongAdder published = new LongAdder();
+    private final LongAdder opened = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
     private final Map<CloseReason, LongAdder> closes = counters(CloseReason.class);
     private final Map<Refusal, LongAdder> refusals = counters(Refusal.class);
@@ -203,6 +204,7 @@ public final class StreamRegistry implements AutoCloseable {
                     attachLocked(member, names, s.lastEventId().orElse(null), toStart);
                 }
                 registered[0] = member;
+                opened.increment();
                 fanOut.start(toStart);
             });
         } catch (RuntimeException e) {
@@ -590,6 +592,13 @@ public final class StreamRegistry implements AutoCloseable {
 
     // ------------------------------------------------------------------ introspection
 
+    /** True until {@link #shutdown} begins. */
+    public boolean isAccepting() {
+        synchronized (lock) {
+            return state == State.OPEN;
+        }
+    }
+
     /** Streams open now. */
     public int openStreams() {
         return members.size();
@@ -616,7 +625,7 @@ public final class StreamRegistry implements AutoCloseable {
                 retained += t.retained();
             }
         }
-        return new RegistryStats(members.size(), byTopic, retained, published.sum(), fanOut.delivered.sum(),
+        return new RegistryStats(members.size(), opened.sum(), byTopic, retained, published.sum(), fanOut.delivered.sum(),
                 fanOut.dropped.sum(), bytesWritten.sum(), sums(closes), sums(refusals));
     }
 

@@ -1,0 +1,148 @@
+package dev.handoff.spring;
+
+import dev.handoff.core.Handoff;
+import dev.handoff.core.HandoffFilter;
+import dev.handoff.core.RegistryListener;
+import dev.handoff.core.SseEvent;
+import dev.handoff.core.StreamOptions;
+import dev.handoff.core.StreamRegistry;
+import dev.handoff.core.StreamScheduler;
+import dev.handoff.core.TopicAuthorizer;
+import jakarta.servlet.DispatcherType;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+import org.springframework.web.method.support.HandlerMethodReturnValueHandler;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerAdapter;
+
+/**
+ * Registers Handoff in a servlet Spring Boot application: {@link HandoffFilter}, the scheduler pool, the
+ * {@link StreamRegistry}, {@link HandoffStreams}, and the return value handler that lets a controller
+ * method return a stream. Every bean backs off when the application declares its own; a
+ * {@link StreamRegistryCustomizer} adjusts the registry. Metrics, an actuator endpoint and a health
+ * indicator are added where Micrometer and Actuator are present.
+ */
+@AutoConfiguration(afterName = {
+        "org.springframework.boot.autoconfigure.jackson.JacksonAutoConfiguration",
+        "org.springframework.boot.jackson.autoconfigure.JacksonAutoConfiguration",
+        "org.springframework.boot.jackson2.autoconfigure.Jackson2AutoConfiguration"})
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+@ConditionalOnClass({Handoff.class, RequestMappingHandlerAdapter.class})
+@EnableConfigurationProperties(HandoffProperties.class)
+@Import({HandoffMetricsConfiguration.class, HandoffActuatorConfiguration.class})
+public final class HandoffAutoConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    StreamScheduler handoffScheduler(HandoffProperties properties) {
+        return StreamScheduler.create(properties.getScheduler().getThreads(), properties.getScheduler().getTick());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(name = "handoffFilter")
+    FilterRegistrationBean<HandoffFilter> handoffFilter(HandoffProperties properties, StreamScheduler scheduler) {
+        FilterRegistrationBean<HandoffFilter> registration = new FilterRegistrationBean<>(
+                new HandoffFilter(streamOptions(properties, scheduler)));
+        registration.setName("handoffFilter");
+        registration.setAsyncSupported(true);
+        registration.setOrder(properties.getFilter().getOrder());
+        registration.setUrlPatterns(List.of(properties.getFilter().getUrlPatterns()));
+        registration.setDispatcherTypes(DispatcherType.REQUEST);
+        return registration;
+    }
+
+    static StreamOptions streamOptions(HandoffProperties p, StreamScheduler scheduler) {
+        return StreamOptions.defaults()
+                .withHeartbeat(p.getHeartbeat())
+                .withMaxQueuedBytes(Math.toIntExact(p.getMaxQueuedBytes().toBytes()))
+                .withOverflow(p.getOverflow())
+                .withIdleTimeout(p.getIdleTimeout())
+                .withWriteTimeout(p.getWriteTimeout())
+                .withMaxLastEventIdLength(p.getMaxLastEventIdLength())
+                .withScheduler(scheduler);
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    StreamRegistry handoffRegistry(HandoffProperties properties, StreamScheduler scheduler,
+            ObjectProvider<StreamRegistryCustomizer> customizers, ObjectProvider<RegistryListener> listeners,
+            ObjectProvider<TopicAuthorizer> authorizer) {
+        HandoffProperties.Limits limits = properties.getLimits();
+        StreamRegistry.Builder builder = StreamRegistry.builder()
+                .scheduler(scheduler)
+                .replay(properties.getReplay().getEvents(), properties.getReplay().getMaxAge())
+                .retryAfter(limits.getRetryAfter())
+                .shutdown(properties.getShutdown().getGracePeriod(), finalEvent(properties));
+        if (limits.getMaxStreams() != null) {
+            builder.maxStreams(limits.getMaxStreams());
+        }
+        if (limits.getMaxStreamsPerTopic() != null) {
+            builder.maxStreamsPerTopic(limits.getMaxStreamsPerTopic());
+        }
+        if (limits.getMaxStreamsPerClient() != null) {
+            builder.maxStreamsPerClient(limits.getMaxStreamsPerClient());
+        }
+        authorizer.ifUnique(builder::authorizer);
+        listeners.orderedStream().forEach(builder::listener);
+        customizers.orderedStream().forEach(c -> c.customize(builder));
+        return builder.build();
+    }
+
+    /** The event sent to every stream when the application stops: tells clients when to come back. */
+    static SseEvent finalEvent(HandoffProperties properties) {
+        var delay = properties.getShutdown().getReconnectDelay();
+        if (delay.isZero()) {
+            return null;
+        }
+        return SseEvent.builder().event("shutdown").data("the server is restarting").retry(delay).build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    EventDataEncoder handoffEventDataEncoder(ListableBeanFactory beans) {
+        return JsonEncoders.fromContext(beans, HandoffAutoConfiguration.class.getClassLoader());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    HandoffStreams handoffStreams(StreamRegistry registry, EventDataEncoder encoder, HandoffProperties properties) {
+        return new HandoffStreams(registry, encoder, Math.toIntExact(properties.getMaxQueuedBytes().toBytes()));
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    HandoffLifecycle handoffLifecycle(StreamRegistry registry, HandoffProperties properties,
+            ObjectProvider<FilterRegistrationBean<HandoffFilter>> filter) {
+        return new HandoffLifecycle(registry, filter.getIfAvailable(), properties.getShutdown().getGracePeriod(),
+                finalEvent(properties));
+    }
+
+    /**
+     * Puts the stream return value handler before Spring MVC's own: on a {@code @RestController} the
+     * {@code @ResponseBody} handler would otherwise claim a stream and try to serialize it.
+     */
+    @Bean
+    static SmartInitializingSingleton handoffReturnValueHandlerInstaller(ObjectProvider<RequestMappingHandlerAdapter> adapters,
+            ObjectProvider<StreamRegistry> registry) {
+        return () -> adapters.orderedStream().forEach(adapter -> {
+            List<HandlerMethodReturnValueHandler> handlers = new ArrayList<>();
+            handlers.add(new StreamReturnValueHandler(registry.getObject()));
+            if (adapter.getReturnValueHandlers() != null) {
+                adapter.getReturnValueHandlers().stream()
+                        .filter(h -> !(h instanceof StreamReturnValueHandler))
+                        .forEach(handlers::add);
+            }
+            adapter.setReturnValueHandlers(handlers);
+        });
+    }
+}

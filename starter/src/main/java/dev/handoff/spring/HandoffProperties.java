@@ -1,0 +1,256 @@
+package dev.handoff.spring;
+
+import dev.handoff.core.OverflowPolicy;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.core.Ordered;
+import org.springframework.util.unit.DataSize;
+
+/** Settings of Handoff's Spring Boot starter, under {@code handoff.*}. */
+@ConfigurationProperties("handoff")
+public class HandoffProperties {
+
+    /** Send an SSE heartbeat comment after this long without a write; finds clients that left. 0 turns it off. */
+    private Duration heartbeat = Duration.ofSeconds(15);
+
+    /** Bytes written to a stream but not yet taken by the container; past it, the overflow policy applies. */
+    private DataSize maxQueuedBytes = DataSize.ofKilobytes(64);
+
+    /** What happens past the queue bound: DISCONNECT (the client reconnects and replays), DROP_OLDEST or FAIL_WRITE. */
+    private OverflowPolicy overflow = OverflowPolicy.DISCONNECT;
+
+    /** Close a stream as IDLE_TIMEOUT when the application sent nothing for this long (heartbeats do not count). 0 turns it off. */
+    private Duration idleTimeout = Duration.ZERO;
+
+    /** Close a stream as SLOW_CONSUMER when the container took no bytes for this long. 0 turns it off. */
+    private Duration writeTimeout = Duration.ofSeconds(30);
+
+    /** Longest Last-Event-ID header accepted, in characters; longer ones get 400. */
+    private int maxLastEventIdLength = 256;
+
+    private final Scheduler scheduler = new Scheduler();
+    private final Replay replay = new Replay();
+    private final Limits limits = new Limits();
+    private final Shutdown shutdown = new Shutdown();
+    private final Filter filter = new Filter();
+
+    /** The pool for fan-out, heartbeats and time-outs; its size does not grow with the number of streams. */
+    public static class Scheduler {
+
+        /** Threads in the pool (named handoff-scheduler-N-M). */
+        private int threads = 2;
+
+        /** How often timers are checked: the accuracy of heartbeats and time-outs. */
+        private Duration tick = Duration.ofSeconds(1);
+
+        public int getThreads() {
+            return threads;
+        }
+
+        public void setThreads(int threads) {
+            this.threads = threads;
+        }
+
+        public Duration getTick() {
+            return tick;
+        }
+
+        public void setTick(Duration tick) {
+            this.tick = tick;
+        }
+    }
+
+    /** Last-Event-ID replay: what each topic keeps for clients that reconnect. */
+    public static class Replay {
+
+        /** Events each topic keeps; 0 turns replay off (reconnecting clients then get a "reset" event). */
+        private int events = 256;
+
+        /** Forget kept events older than this; 0 means no age limit. */
+        private Duration maxAge = Duration.ofMinutes(5);
+
+        public int getEvents() {
+            return events;
+        }
+
+        public void setEvents(int events) {
+            this.events = events;
+        }
+
+        public Duration getMaxAge() {
+            return maxAge;
+        }
+
+        public void setMaxAge(Duration maxAge) {
+            this.maxAge = maxAge;
+        }
+    }
+
+    /** Stream limits of the registry; a request over one is refused before anything is committed. */
+    public static class Limits {
+
+        /** Most streams open at once (503 beyond); unset means no limit. */
+        private Integer maxStreams;
+
+        /** Most subscribers of one topic (503 beyond); unset means no limit. */
+        private Integer maxStreamsPerTopic;
+
+        /** Most streams per client, by remote address unless a StreamRegistryCustomizer sets a client key (429 beyond); unset means no limit. */
+        private Integer maxStreamsPerClient;
+
+        /** Retry-After sent with 429 and 503 refusals. */
+        private Duration retryAfter = Duration.ofSeconds(5);
+
+        public Integer getMaxStreams() {
+            return maxStreams;
+        }
+
+        public void setMaxStreams(Integer maxStreams) {
+            this.maxStreams = maxStreams;
+        }
+
+        public Integer getMaxStreamsPerTopic() {
+            return maxStreamsPerTopic;
+        }
+
+        public void setMaxStreamsPerTopic(Integer maxStreamsPerTopic) {
+            this.maxStreamsPerTopic = maxStreamsPerTopic;
+        }
+
+        public Integer getMaxStreamsPerClient() {
+            return maxStreamsPerClient;
+        }
+
+        public void setMaxStreamsPerClient(Integer maxStreamsPerClient) {
+            this.maxStreamsPerClient = maxStreamsPerClient;
+        }
+
+        public Duration getRetryAfter() {
+            return retryAfter;
+        }
+
+        public void setRetryAfter(Duration retryAfter) {
+            this.retryAfter = retryAfter;
+        }
+    }
+
+    /** What happens to open streams when the application context closes. */
+    public static class Shutdown {
+
+        /** How long open streams may take to send what is queued before they are cut; shutdown never waits longer. */
+        private Duration gracePeriod = Duration.ofSeconds(10);
+
+        /** Reconnection delay advised to clients in a final "shutdown" event (its retry field); 0 sends no final event. */
+        private Duration reconnectDelay = Duration.ofSeconds(5);
+
+        public Duration getGracePeriod() {
+            return gracePeriod;
+        }
+
+        public void setGracePeriod(Duration gracePeriod) {
+            this.gracePeriod = gracePeriod;
+        }
+
+        public Duration getReconnectDelay() {
+            return reconnectDelay;
+        }
+
+        public void setReconnectDelay(Duration reconnectDelay) {
+            this.reconnectDelay = reconnectDelay;
+        }
+    }
+
+    /** Registration of HandoffFilter. */
+    public static class Filter {
+
+        /** Order of the filter: late by default, so that Spring Security and other filters see the request first. */
+        private int order = Ordered.LOWEST_PRECEDENCE - 10;
+
+        /** URL patterns the filter is mapped to. */
+        private String[] urlPatterns = {"/*"};
+
+        public int getOrder() {
+            return order;
+        }
+
+        public void setOrder(int order) {
+            this.order = order;
+        }
+
+        public String[] getUrlPatterns() {
+            return urlPatterns;
+        }
+
+        public void setUrlPatterns(String[] urlPatterns) {
+            this.urlPatterns = urlPatterns;
+        }
+    }
+
+    public Duration getHeartbeat() {
+        return heartbeat;
+    }
+
+    public void setHeartbeat(Duration heartbeat) {
+        this.heartbeat = heartbeat;
+    }
+
+    public DataSize getMaxQueuedBytes() {
+        return maxQueuedBytes;
+    }
+
+    public void setMaxQueuedBytes(DataSize maxQueuedBytes) {
+        this.maxQueuedBytes = maxQueuedBytes;
+    }
+
+    public OverflowPolicy getOverflow() {
+        return overflow;
+    }
+
+    public void setOverflow(OverflowPolicy overflow) {
+        this.overflow = overflow;
+    }
+
+    public Duration getIdleTimeout() {
+        return idleTimeout;
+    }
+
+    public void setIdleTimeout(Duration idleTimeout) {
+        this.idleTimeout = idleTimeout;
+    }
+
+    public Duration getWriteTimeout() {
+        return writeTimeout;
+    }
+
+    public void setWriteTimeout(Duration writeTimeout) {
+        this.writeTimeout = writeTimeout;
+    }
+
+    public int getMaxLastEventIdLength() {
+        return maxLastEventIdLength;
+    }
+
+    public void setMaxLastEventIdLength(int maxLastEventIdLength) {
+        this.maxLastEventIdLength = maxLastEventIdLength;
+    }
+
+    public Scheduler getScheduler() {
+        return scheduler;
+    }
+
+    public Replay getReplay() {
+        return replay;
+    }
+
+    public Limits getLimits() {
+        return limits;
+    }
+
+    public Shutdown getShutdown() {
+        return shutdown;
+    }
+
+    public Filter getFilter() {
+        return filter;
+    }
+}

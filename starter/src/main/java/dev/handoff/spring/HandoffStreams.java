@@ -1,0 +1,79 @@
+package dev.handoff.spring;
+
+import dev.handoff.core.ByteStream;
+import dev.handoff.core.SseEvent;
+import dev.handoff.core.StreamRegistry;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What a Spring MVC application streams with: inject it, return one of its streams from a controller
+ * method, publish from anywhere.
+ *
+ * <pre>{@code
+ * @GetMapping(path = "/tasks/{id}/progress", produces = "text/event-stream")
+ * EventStream progress(@PathVariable String id) {
+ *     return streams.subscribe("tasks/" + id);      // the container thread is free once this returns
+ * }
+ *
+ * streams.publish("tasks/" + id, "progress", new Progress(id, 42));   // JSON, encoded once for all subscribers
+ * }</pre>
+ *
+ * The returned streams are handed off after the method returns, through Spring's async processing, so
+ * Spring's filters and interceptors see an ordinary async request. Exceptions the method throws take the
+ * application's usual error path; a refused subscription (limits, authorisation) is answered with its
+ * status before anything is committed.
+ */
+public final class HandoffStreams {
+
+    private final StreamRegistry registry;
+    private final EventDataEncoder encoder;
+    private final int maxBufferedBytes;
+
+    public HandoffStreams(StreamRegistry registry, EventDataEncoder encoder, int maxBufferedBytes) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.encoder = Objects.requireNonNull(encoder, "encoder");
+        this.maxBufferedBytes = maxBufferedBytes;
+    }
+
+    /** An SSE stream the application feeds itself (it is not in the registry). */
+    public EventStream sse() {
+        return new PendingEventStream(maxBufferedBytes, encoder, List.of());
+    }
+
+    /**
+     * An SSE stream subscribed to {@code topics} in the registry when the controller returns it: with
+     * {@code Last-Event-ID} replay, limits and authorisation as {@link StreamRegistry#subscribe} describes.
+     */
+    public EventStream subscribe(String... topics) {
+        if (topics.length == 0) {
+            throw new IllegalArgumentException("subscribe needs at least one topic");
+        }
+        return new PendingEventStream(maxBufferedBytes, encoder, List.of(topics));
+    }
+
+    /** A raw chunked stream, for example {@code application/x-ndjson}; a Content-Type the controller set wins. */
+    public ByteStream stream(String contentType) {
+        return new PendingByteStream(maxBufferedBytes, Objects.requireNonNull(contentType, "contentType"));
+    }
+
+    /** Publishes {@code data} (a {@code String} as it is, anything else as JSON, encoded once) to the topic. */
+    public String publish(String topic, Object data) {
+        return registry.publish(topic, data instanceof SseEvent event ? event : SseEvent.of(encode(data)));
+    }
+
+    /** Publishes an event named {@code event} whose data is {@code data} (encoded once) to the topic. */
+    public String publish(String topic, String event, Object data) {
+        return registry.publish(topic, SseEvent.of(event, encode(data)));
+    }
+
+    private String encode(Object data) {
+        Objects.requireNonNull(data, "data");
+        return data instanceof CharSequence text ? text.toString() : encoder.encode(data);
+    }
+
+    /** The registry behind these streams, for stats, later (un)subscriptions and shutdown. */
+    public StreamRegistry registry() {
+        return registry;
+    }
+}

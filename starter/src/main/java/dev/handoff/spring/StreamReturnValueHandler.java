@@ -1,0 +1,87 @@
+package dev.handoff.spring;
+
+import dev.handoff.core.ByteStream;
+import dev.handoff.core.Handoff;
+import dev.handoff.core.SseStream;
+import dev.handoff.core.StreamHandle;
+import dev.handoff.core.StreamRegistry;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.core.MethodParameter;
+import org.springframework.web.context.request.NativeWebRequest;
+import org.springframework.web.context.request.async.AsyncWebRequest;
+import org.springframework.web.context.request.async.WebAsyncManager;
+import org.springframework.web.context.request.async.WebAsyncUtils;
+import org.springframework.web.filter.ShallowEtagHeaderFilter;
+import org.springframework.web.method.support.HandlerMethodReturnValueHandler;
+import org.springframework.web.method.support.ModelAndViewContainer;
+
+/**
+ * Hands off the request of a controller method that returned a stream from {@link HandoffStreams}, and
+ * attaches that stream to the connection.
+ *
+ * <p>Async processing is started through Spring's {@link WebAsyncManager}, so that Spring's filters,
+ * interceptors and {@code DispatcherServlet} see the request as async (they skip their end-of-request
+ * work, as for {@code DeferredResult}); it is never dispatched back, the stream completes the response.
+ * Content caching by {@link ShallowEtagHeaderFilter} is turned off for the request, as Spring does for
+ * its own emitters.
+ */
+final class StreamReturnValueHandler implements HandlerMethodReturnValueHandler {
+
+    private final StreamRegistry registry;
+
+    StreamReturnValueHandler(StreamRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public boolean supportsReturnType(MethodParameter returnType) {
+        return StreamHandle.class.isAssignableFrom(returnType.getParameterType());
+    }
+
+    @Override
+    public void handleReturnValue(Object value, MethodParameter returnType, ModelAndViewContainer mavContainer,
+            NativeWebRequest webRequest) {
+        mavContainer.setRequestHandled(true);
+        if (!(value instanceof PendingStream<?> pending)) {
+            // null, or a stream the method opened itself with Handoff.from(request): nothing left to do.
+            return;
+        }
+        HttpServletRequest request = webRequest.getNativeRequest(HttpServletRequest.class);
+        HttpServletResponse response = webRequest.getNativeResponse(HttpServletResponse.class);
+        if (request == null || response == null) {
+            throw new IllegalStateException("a Handoff stream needs a servlet request and response");
+        }
+        ShallowEtagHeaderFilter.disableContentCaching(request);
+        Handoff handoff = Handoff.isAvailable(request) ? Handoff.from(request) : Handoff.of(request, response);
+        handoff.startAsyncWith(() -> startAsync(webRequest, request, response));
+        try {
+            if (pending instanceof PendingEventStream events) {
+                SseStream real = events.topics.isEmpty() ? handoff.sse()
+                        : registry.subscribe(handoff, events.topics.toArray(String[]::new));
+                events.attach(real);
+            } else if (pending instanceof PendingByteStream bytes) {
+                if (response.getContentType() == null) {
+                    response.setContentType(bytes.contentType);
+                }
+                ByteStream real = handoff.stream();
+                bytes.attach(real);
+            }
+        } catch (RuntimeException e) {
+            pending.fail(e);
+            throw e;
+        }
+    }
+
+    /** Starts async processing the way Spring MVC does, so that its components know. */
+    private static AsyncContext startAsync(NativeWebRequest webRequest, HttpServletRequest request,
+            HttpServletResponse response) {
+        WebAsyncManager manager = WebAsyncUtils.getAsyncManager(webRequest);
+        AsyncWebRequest asyncRequest = WebAsyncUtils.createAsyncWebRequest(request, response);
+        asyncRequest.setTimeout(-1L); // Handoff's own time-outs apply.
+        manager.setAsyncWebRequest(asyncRequest);
+        asyncRequest.startAsync();
+        return request.getAsyncContext();
+    }
+}

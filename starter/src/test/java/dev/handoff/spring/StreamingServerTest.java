@@ -1,0 +1,228 @@
+package dev.handoff.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.handoff.core.StreamRegistry;
+import dev.handoff.core.support.SseParser.Event;
+import dev.handoff.core.support.StreamClient;
+import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.spring.app.StreamingApplication;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.core.env.Environment;
+
+/**
+ * The starter in a real Spring Boot application on its embedded server (Tomcat or Jetty, by the Maven
+ * execution), with 8 request threads, Spring Security, Actuator and Micrometer.
+ */
+@SpringBootTest(classes = StreamingApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "server.address=127.0.0.1",
+            "server.tomcat.threads.max=8",
+            "server.tomcat.threads.min-spare=8",
+            "server.jetty.threads.max=8",
+            "server.jetty.threads.min=8",
+            "handoff.scheduler.tick=50ms",
+            "management.endpoints.web.exposure.include=health,handoff",
+            "management.endpoint.health.show-details=always",
+            "logging.level.org.springframework=warn"
+        })
+class StreamingServerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @Autowired
+    Environment environment;
+    @Autowired
+    HandoffStreams streams;
+    @Autowired
+    StreamRegistry registry;
+    @Autowired
+    MeterRegistry meters;
+    @Autowired
+    StreamingApplication.OpenStreams openStreams;
+
+    private StreamClient client;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void connect() throws Exception {
+        client = new StreamClient(port());
+    }
+
+    @AfterEach
+    void closeStreams() throws Exception {
+        // End every stream from the server side, then drop the client: no write ever meets a closed socket.
+        openStreams.close(null);
+        Awaitility.await().atMost(WAIT).until(() -> registry.openStreams() == 0);
+        client.close();
+    }
+
+    private int port() {
+        return Integer.parseInt(environment.getProperty("local.server.port"));
+    }
+
+    private HttpResponse<String> get(String path, String... headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
+                .timeout(WAIT);
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static int liveThreads() {
+        return ManagementFactory.getThreadMXBean().getThreadCount();
+    }
+
+    @Test
+    void twoThousandStreamsFromAControllerMethodHoldNoThreadsAndOrdinaryRequestsStillAnswer() throws Exception {
+        List<Conn> conns = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            conns.add(client.request("GET", "/tasks/big/progress", 0, false));
+        }
+        for (Conn c : conns) {
+            assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        }
+        assertThat(get("/hello").body()).isEqualTo("ok");
+        int threadsAt100 = liveThreads();
+        for (int batch = 0; batch < 19; batch++) {
+            List<Conn> more = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                more.add(client.request("GET", "/tasks/big/progress", 0, false));
+            }
+            for (Conn c : more) {
+                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+            conns.addAll(more);
+        }
+        int threadsAt2000 = liveThreads();
+        long[] hello = new long[20];
+        for (int i = 0; i < hello.length; i++) {
+            long start = System.nanoTime();
+            assertThat(get("/hello").body()).isEqualTo("ok");
+            hello[i] = (System.nanoTime() - start) / 1_000_000;
+        }
+        Arrays.sort(hello);
+        assertThat(registry.subscribers("tasks/big")).isEqualTo(2000);
+
+        long sent = System.nanoTime();
+        String id = streams.publish("tasks/big", "progress", new StreamingApplication.Progress("big", 42));
+        for (Conn c : conns) {
+            c.awaitEventCount(1, WAIT);
+        }
+        long receivedMillis = (System.nanoTime() - sent) / 1_000_000;
+        assertThat(id).isNotNull();
+        System.out.printf("[figures] Spring Boot %s, %s: 2000 streams from a controller; live threads %d at 100, "
+                        + "%d at 2000; /hello p50 %d ms, max %d ms; one event to all 2000 in %d ms%n",
+                org.springframework.boot.SpringBootVersion.getVersion(), System.getProperty("handoff.test.container"),
+                threadsAt100, threadsAt2000, hello[hello.length / 2], hello[hello.length - 1], receivedMillis);
+        assertThat(threadsAt2000 - threadsAt100).as("threads added by 1900 more streams").isLessThanOrEqualTo(4);
+    }
+
+    @Test
+    void eventsAreJsonFromTheApplicationsMapperAndStringsPassAsTheyAre() throws Exception {
+        Conn c = client.get("/tasks/json/progress");
+        assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).header("Content-Type")).startsWith("text/event-stream");
+        Awaitility.await().atMost(WAIT).until(() -> registry.subscribers("tasks/json") == 1);
+        streams.publish("tasks/json", "progress", new StreamingApplication.Progress("json", 50));
+        streams.publish("tasks/json", "plain text");
+        List<Event> events = c.awaitEvents(2, WAIT);
+        assertThat(events.get(0).type()).isEqualTo("progress");
+        assertThat(events.get(0).data()).isEqualTo("{\"task\":\"json\",\"percentDone\":50}");
+        assertThat(events.get(1).data()).isEqualTo("plain text");
+    }
+
+    @Test
+    void partialModeSendsTheHeadersTheControllerSetAndWhatItSentBeforeReturning() throws Exception {
+        Conn c = client.get("/partial");
+        StreamClient.Head head = c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.header("X-Stream-Kind")).isEqualTo("partial");
+        Event first = c.awaitEvents(1, WAIT).get(0);
+        assertThat(first.type()).isEqualTo("hello");
+        assertThat(first.data()).isEqualTo("{\"task\":\"early\",\"percentDone\":0}");
+    }
+
+    @Test
+    void aRawStreamCarriesItsContentTypeAndEnds() throws Exception {
+        HttpResponse<String> rows = get("/rows");
+        assertThat(rows.statusCode()).isEqualTo(200);
+        assertThat(rows.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t)
+                .startsWith("application/x-ndjson"));
+        assertThat(rows.body()).isEqualTo("{\"row\":1}\n{\"row\":2}\n");
+    }
+
+    @Test
+    void anExceptionBeforeTheHandoffTakesTheApplicationsErrorPath() throws Exception {
+        long opened = registry.stats().streamsOpened();
+        HttpResponse<String> boom = get("/boom");
+        assertThat(boom.statusCode()).isEqualTo(418);
+        assertThat(boom.body()).isEqualTo("handled: no such task");
+        assertThat(registry.stats().streamsOpened()).isEqualTo(opened);
+    }
+
+    @Test
+    void springSecurityRunsFirstAnUnauthenticatedRequestGets401AndOpensNoStream() throws Exception {
+        long opened = registry.stats().streamsOpened();
+        HttpResponse<String> refused = get("/secure/events");
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(registry.stats().streamsOpened()).isEqualTo(opened);
+
+        String basic = Base64.getEncoder().encodeToString("ada:lovelace".getBytes(StandardCharsets.UTF_8));
+        Conn c = client.get("/secure/events", "Authorization: Basic " + basic);
+        assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        Awaitility.await().atMost(WAIT).until(() -> registry.subscribers("secure") == 1);
+        streams.publish("secure", "for ada");
+        assertThat(c.awaitEvents(1, WAIT).get(0).data()).isEqualTo("for ada");
+    }
+
+    @Test
+    void metersAndTheActuatorEndpointCountStreamsAsTheyOpenAndClose() throws Exception {
+        double openBefore = meters.get("handoff.streams.open").gauge().value();
+        double completedBefore = meters.get("handoff.streams.closed").tag("reason", "COMPLETED").functionCounter().count();
+        List<Conn> conns = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            conns.add(client.get("/tasks/metered/progress"));
+        }
+        for (Conn c : conns) {
+            c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        }
+        assertThat(meters.get("handoff.streams.open").gauge().value()).isEqualTo(openBefore + 3);
+        String endpoint = get("/actuator/handoff").body();
+        assertThat(endpoint).contains("\"tasks/metered\":3");
+        assertThat(get("/actuator/health").body()).contains("\"handoff\":{\"status\":\"UP\"");
+
+        streams.publish("tasks/metered", "one");
+        for (Conn c : conns) {
+            c.awaitEventCount(1, WAIT);
+        }
+        assertThat(meters.get("handoff.events.delivered").functionCounter().count()).isGreaterThanOrEqualTo(3);
+        // Close all three from the server: each ends COMPLETED and the counts come back.
+        openStreams.close("tasks/metered");
+        for (Conn c : conns) {
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+        }
+        Awaitility.await().atMost(WAIT).until(() -> meters.get("handoff.streams.open").gauge().value() == openBefore);
+        assertThat(meters.get("handoff.streams.closed").tag("reason", "COMPLETED").functionCounter().count())
+                .isEqualTo(completedBefore + 3);
+        assertThat(get("/actuator/handoff").body()).doesNotContain("tasks/metered");
+    }
+}
