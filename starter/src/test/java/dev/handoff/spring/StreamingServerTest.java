@@ -95,17 +95,22 @@ class StreamingServerTest {
     @Test
     void twoThousandStreamsFromAControllerMethodHoldNoThreadsAndOrdinaryRequestsStillAnswer() throws Exception {
         List<Conn> conns = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            conns.add(client.request("GET", "/tasks/big/progress", 0, false));
-        }
-        for (Conn c : conns) {
-            assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        for (int batch = 0; batch < 2; batch++) {
+            List<Conn> first = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                first.add(client.request("GET", "/tasks/big/progress", 0, false));
+            }
+            for (Conn c : first) {
+                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+            conns.addAll(first);
         }
         assertThat(get("/hello").body()).isEqualTo("ok");
         int threadsAt100 = liveThreads();
-        for (int batch = 0; batch < 19; batch++) {
+        // Batches of 50: Jetty's accept queue is the JVM's default backlog of 50 under Spring Boot.
+        for (int batch = 0; batch < 38; batch++) {
             List<Conn> more = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
+            for (int i = 0; i < 50; i++) {
                 more.add(client.request("GET", "/tasks/big/progress", 0, false));
             }
             for (Conn c : more) {
@@ -208,7 +213,10 @@ class StreamingServerTest {
         assertThat(meters.get("handoff.streams.open").gauge().value()).isEqualTo(openBefore + 3);
         String endpoint = get("/actuator/handoff").body();
         assertThat(endpoint).contains("\"tasks/metered\":3");
-        assertThat(get("/actuator/health").body()).contains("\"handoff\":{\"status\":\"UP\"");
+        // The handoff component is UP, with its details before or after the status (Boot 3 and 4 differ).
+        assertThat(get("/actuator/health").body())
+                .matches("(?s).*\"handoff\":\\{[^{}]*(\\{[^{}]*\\}[^{}]*)?\"status\":\"UP\".*")
+                .contains("\"openStreams\":3");
 
         streams.publish("tasks/metered", "one");
         for (Conn c : conns) {
