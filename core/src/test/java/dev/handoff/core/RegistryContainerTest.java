@@ -83,20 +83,6 @@ class RegistryContainerTest {
         return registry;
     }
 
-    private List<Conn> connect(String path, int n, int batch) throws Exception {
-        List<Conn> conns = new ArrayList<>(n);
-        for (int i = 0; i < n; i += batch) {
-            List<Conn> b = new ArrayList<>(batch);
-            for (int j = i; j < Math.min(n, i + batch); j++) {
-                b.add(client.request("GET", path, 0, false));
-            }
-            for (Conn c : b) {
-                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
-            }
-            conns.addAll(b);
-        }
-        return conns;
-    }
 
     private static List<SseStream> takeOpened(int n) throws InterruptedException {
         List<SseStream> streams = new ArrayList<>(n);
@@ -118,7 +104,7 @@ class RegistryContainerTest {
         int subscribers = 5000;
         int events = 100;
         use(StreamRegistry.builder());
-        List<Conn> conns = connect("/sub?topic=all", subscribers, 500);
+        List<Conn> conns = client.openAll("/sub?topic=all", subscribers, 500, WAIT);
         assertThat(registry.subscribers("all")).isEqualTo(subscribers);
 
         // Occupy every pool thread: if publish delivered on the caller's thread, or waited for delivery,
@@ -182,7 +168,7 @@ class RegistryContainerTest {
         int perRound = 8;
         use(StreamRegistry.builder().streamOptions(o -> o.withMaxQueuedBytes(bound)
                 .withOverflow(OverflowPolicy.DISCONNECT)));
-        List<Conn> healthy = connect("/sub?topic=feed", healthyCount, healthyCount);
+        List<Conn> healthy = client.openAll("/sub?topic=feed", healthyCount, healthyCount, WAIT);
         List<SseStream> healthyStreams = takeOpened(healthyCount);
         List<Conn> stalled = new ArrayList<>();
         for (int i = 0; i < stalledCount; i++) {
@@ -445,7 +431,7 @@ class RegistryContainerTest {
         int subscribers = 200;
         int events = 50;
         use(StreamRegistry.builder());
-        List<Conn> conns = connect("/sub?topic=once", subscribers, subscribers);
+        List<Conn> conns = client.openAll("/sub?topic=once", subscribers, subscribers, WAIT);
         long before = SseEncoder.encodings();
         for (int i = 0; i < events; i++) {
             registry.publish("once", SseEvent.of("tick", Integer.toString(i)));

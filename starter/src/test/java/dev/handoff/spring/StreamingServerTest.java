@@ -94,30 +94,11 @@ class StreamingServerTest {
 
     @Test
     void twoThousandStreamsFromAControllerMethodHoldNoThreadsAndOrdinaryRequestsStillAnswer() throws Exception {
-        List<Conn> conns = new ArrayList<>();
-        for (int batch = 0; batch < 2; batch++) {
-            List<Conn> first = new ArrayList<>();
-            for (int i = 0; i < 50; i++) {
-                first.add(client.request("GET", "/tasks/big/progress", 0, false));
-            }
-            for (Conn c : first) {
-                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
-            }
-            conns.addAll(first);
-        }
+        // Batches of 50: Jetty's accept queue is the JVM's default backlog of 50 under Spring Boot.
+        List<Conn> conns = new ArrayList<>(client.openAll("/tasks/big/progress", 100, 50, WAIT));
         assertThat(get("/hello").body()).isEqualTo("ok");
         int threadsAt100 = liveThreads();
-        // Batches of 50: Jetty's accept queue is the JVM's default backlog of 50 under Spring Boot.
-        for (int batch = 0; batch < 38; batch++) {
-            List<Conn> more = new ArrayList<>();
-            for (int i = 0; i < 50; i++) {
-                more.add(client.request("GET", "/tasks/big/progress", 0, false));
-            }
-            for (Conn c : more) {
-                assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
-            }
-            conns.addAll(more);
-        }
+        conns.addAll(client.openAll("/tasks/big/progress", 1900, 50, WAIT));
         int threadsAt2000 = liveThreads();
         long[] hello = new long[20];
         for (int i = 0; i < hello.length; i++) {

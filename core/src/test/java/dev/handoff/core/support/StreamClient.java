@@ -88,6 +88,29 @@ public final class StreamClient implements AutoCloseable {
         return conn;
     }
 
+    /**
+     * Opens {@code n} count-only streams of {@code GET path}, {@code batch} at a time (a batch waits for its
+     * response heads, so that a server's accept queue is never flooded), and checks that each got 200.
+     */
+    public List<Conn> openAll(String path, int n, int batch, Duration timeout) throws Exception {
+        List<Conn> conns = new ArrayList<>(n);
+        for (int i = 0; i < n; i += batch) {
+            List<Conn> b = new ArrayList<>(batch);
+            for (int j = i; j < Math.min(n, i + batch); j++) {
+                b.add(request("GET", path, 0, false));
+            }
+            for (Conn c : b) {
+                int status = c.head.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).status();
+                if (status != 200) {
+                    throw new AssertionError("GET " + path + ": status " + status + " (stream " + (conns.size() + 1)
+                            + " of " + n + ")");
+                }
+            }
+            conns.addAll(b);
+        }
+        return conns;
+    }
+
     private void submit(Runnable task) {
         tasks.add(task);
         selector.wakeup();
