@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * event or a time-out decides the {@link CloseStatus}; the others find it decided and do nothing.
  * A graceful close first lets the owner drain the queue, then ends with the requested reason.
  */
-final class Connection {
+final class Connection implements Timed {
 
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
     private static final AtomicLong IDS = new AtomicLong();
@@ -144,7 +144,8 @@ final class Connection {
         return (heartbeatOpen != null && heartbeatNanos > 0) || idleTimeoutNanos > 0 || writeTimeoutNanos > 0;
     }
 
-    long id() {
+    @Override
+    public long id() {
         return id;
     }
 
@@ -438,7 +439,8 @@ final class Connection {
     }
 
     /** Checks heartbeat and time-outs; called by the scheduler every tick. */
-    void tick(long now) {
+    @Override
+    public void tick(long now) {
         Ending ending = null;
         boolean heartbeat = false;
         boolean drain = false;

@@ -1,6 +1,7 @@
 package dev.handoff.core;
 
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.http.HttpServletMapping;
@@ -12,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -61,6 +63,9 @@ public final class Handoff {
     private final Consumer<ConnectionHandle> onOpen;
     private StreamOptions options;
     private Supplier<AsyncContext> asyncStarter;
+    /** The async cycle, once the body or the response started it. */
+    private Exchange exchange;
+    private BodyReader body;
 
     Handoff(HttpServletRequest request, HttpServletResponse response, StreamOptions options,
             Consumer<ConnectionHandle> onOpen) {
@@ -91,15 +96,18 @@ public final class Handoff {
     }
 
     /**
-     * The request's {@code Handoff}: the filter's where it ran, otherwise a new one with
-     * {@link StreamOptions#defaults()}. Works without {@link HandoffFilter}.
+     * The request's {@code Handoff}: the filter's where it ran, otherwise one with
+     * {@link StreamOptions#defaults()}, made on the first call and installed on the request, so that later
+     * calls (and {@link #from}) get the same one. Works without {@link HandoffFilter}.
      */
     public static Handoff of(HttpServletRequest request, HttpServletResponse response) {
         Object h = request.getAttribute(ATTRIBUTE);
         if (h instanceof Handoff handoff) {
             return handoff;
         }
-        return new Handoff(request, response, StreamOptions.defaults(), null);
+        Handoff handoff = new Handoff(request, response, StreamOptions.defaults(), null);
+        request.setAttribute(ATTRIBUTE, handoff);
+        return handoff;
     }
 
     /** Changes the options of the stream this handoff opens, for example {@code o -> o.withHeartbeat(ofSeconds(5))}. */
@@ -151,6 +159,92 @@ public final class Handoff {
     /** Partial mode, raw bytes: commits the status and headers the handler set and returns the stream. */
     public ByteStream stream() {
         return openBytes(null);
+    }
+
+    /** The idle time-out of {@link #body(long)}: a client that sends nothing for this long is answered 408. */
+    public static final Duration DEFAULT_BODY_IDLE_TIMEOUT = Duration.ofSeconds(30);
+
+    /** The request body, read as it arrives, at most {@code maxBytes}; see {@link #body(long, Duration)}. */
+    public RequestBody body(long maxBytes) {
+        return body(maxBytes, DEFAULT_BODY_IDLE_TIMEOUT);
+    }
+
+    /**
+     * Takes the request body, to be read as it arrives through a non-blocking {@code ReadListener}, driven
+     * by the demand of its subscriber. A declared {@code Content-Length} over {@code maxBytes} is refused
+     * here, before a byte is read ({@link HandoffRejectedException}, 413); a chunked body that grows past
+     * it, or a client that sends nothing for {@code idleTimeout} (zero: no time-out) while the subscriber
+     * waits, fails the body with a {@link RequestBodyException}, and the request is answered 413 or 408
+     * unless the application has started its response. Works with {@link #sse()} or {@link #stream()} on
+     * the same request: stream progress back while the body arrives.
+     *
+     * <p>The application answers the request (for example with {@code respond(201)...stream()}), unless
+     * the body broke a rule; until then the request stays open.
+     *
+     * @throws IllegalStateException if the body was taken already, or read with {@code getReader()}
+     */
+    public RequestBody body(long maxBytes, Duration idleTimeout) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must not be negative: " + maxBytes);
+        }
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        if (body != null) {
+            throw new IllegalStateException("the request body was already taken: a request has one body");
+        }
+        long length = request.getContentLengthLong();
+        if (length > maxBytes) {
+            throw new HandoffRejectedException(413, "request body of " + length + " bytes is over this endpoint's "
+                    + "limit of " + maxBytes + " bytes");
+        }
+        if (exchange == null && request.isAsyncStarted()) {
+            throw new IllegalStateException("async processing was already started on this request by another "
+                    + "component: take the body through Handoff before anything calls startAsync()");
+        }
+        if (exchange == null && !request.isAsyncSupported()) {
+            throw asyncNotSupported();
+        }
+        ServletInputStream in;
+        try {
+            in = request.getInputStream();
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("getReader() was already called on this request: take the body "
+                    + "before anything reads it", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the request's input stream is not available", e);
+        }
+        Exchange ex = exchange();
+        BodyReader reader = new BodyReader(describe(), in, length, maxBytes, idleTimeout.toNanos(),
+                BodyReader.BUFFER_SIZE, options.scheduler(), System::nanoTime, this::answerBrokenBody);
+        body = reader;
+        ex.attach(reader);
+        in.setReadListener(reader);
+        return reader;
+    }
+
+    /**
+     * A body broke a rule (too large, idle): answer with its status where the application has not started
+     * its own response, and close the connection, since the rest of the body is unread.
+     */
+    private void answerBrokenBody(RequestBodyException e) {
+        Exchange ex = exchange;
+        if (isHandedOff() || ex == null || ex.isCompleted()) {
+            return;
+        }
+        try {
+            if (!response.isCommitted()) {
+                byte[] message = (e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8);
+                response.setStatus(e.status());
+                response.setHeader("Connection", "close");
+                response.setContentType("text/plain;charset=UTF-8");
+                response.setContentLength(message.length);
+                response.getOutputStream().write(message);
+                response.flushBuffer();
+            }
+        } catch (IOException | RuntimeException failed) {
+            // The client may be gone already; the exchange ends either way.
+        } finally {
+            ex.complete();
+        }
     }
 
     /** Full mode: declare the status and headers, then open the stream from the returned head. */
@@ -218,11 +312,11 @@ public final class Handoff {
             throw new IllegalStateException("the response is already committed (status " + response.getStatus()
                     + " was sent): hand off before anything writes to or flushes the response");
         }
-        if (request.isAsyncStarted()) {
+        if (exchange == null && request.isAsyncStarted()) {
             throw new IllegalStateException("async processing was already started on this request by another "
                     + "component: hand off instead of calling startAsync()");
         }
-        if (!request.isAsyncSupported()) {
+        if (exchange == null && !request.isAsyncSupported()) {
             throw asyncNotSupported();
         }
         if (head == null) {
@@ -307,6 +401,26 @@ public final class Handoff {
         }
     }
 
+    private String describe() {
+        return request.getMethod() + " " + request.getRequestURI() + " from " + request.getRemoteAddr() + ":"
+                + request.getRemotePort();
+    }
+
+    /** The request's async cycle, started on first use (by the body or the response), with one listener. */
+    private Exchange exchange() {
+        if (exchange == null) {
+            AsyncContext async = asyncStarter != null ? asyncStarter.get() : request.startAsync(request, response);
+            if (async == null || !request.isAsyncStarted()) {
+                throw new IllegalStateException("the async starter given to startAsyncWith did not start async "
+                        + "processing");
+            }
+            async.setTimeout(0);
+            exchange = new Exchange(async);
+            async.addListener(exchange);
+        }
+        return exchange;
+    }
+
     /** Starts async processing, binds a connection to the response, and commits the head. */
     private <T extends ConnectionHandle> T open(byte[] heartbeatOpen, byte[] heartbeatClose,
             Function<Connection, T> handleFor, Consumer<? super T> beforeCommit) {
@@ -319,17 +433,11 @@ public final class Handoff {
         } catch (IOException e) {
             throw new UncheckedIOException("the response's output stream is not available", e);
         }
-        AsyncContext async = asyncStarter != null ? asyncStarter.get() : request.startAsync(request, response);
-        if (async == null || !request.isAsyncStarted()) {
-            throw new IllegalStateException("the async starter given to startAsyncWith did not start async processing");
-        }
-        async.setTimeout(0);
-        Connection connection = new Connection(request.getMethod() + " " + request.getRequestURI() + " from "
-                + request.getRemoteAddr() + ":" + request.getRemotePort(), options, heartbeatOpen, heartbeatClose,
-                System::nanoTime);
+        Exchange ex = exchange();
+        Connection connection = new Connection(describe(), options, heartbeatOpen, heartbeatClose, System::nanoTime);
         request.setAttribute(HANDED_OFF_ATTRIBUTE, connection.id());
-        ServletTransport transport = new ServletTransport(async, out, connection);
-        async.addListener(transport);
+        ServletTransport transport = new ServletTransport(ex, out, connection);
+        ex.attach(connection);
         connection.start(transport);
         T handle = handleFor.apply(connection);
         try {

@@ -59,7 +59,15 @@ public final class HandoffRejectedException extends RuntimeException {
             long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
             response.setHeader("Retry-After", Long.toString(seconds));
         }
+        if (status == 413) {
+            // The body is left unread: close the connection rather than let the container drain it.
+            response.setHeader("Connection", "close");
+        }
         response.setContentType("text/plain;charset=UTF-8");
-        response.getOutputStream().write((getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
+        byte[] body = (getMessage() + "\n").getBytes(StandardCharsets.UTF_8);
+        response.setContentLength(body.length);
+        response.getOutputStream().write(body);
+        // Sent now: a container may go on to drain an unread request body before it finishes the response.
+        response.flushBuffer();
     }
 }

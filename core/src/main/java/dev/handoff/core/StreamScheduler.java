@@ -99,7 +99,7 @@ public final class StreamScheduler implements AutoCloseable {
     public int streams() {
         int n = 0;
         for (Shard s : shards) {
-            n += s.connections.size();
+            n += s.timed.size();
         }
         return n;
     }
@@ -109,16 +109,16 @@ public final class StreamScheduler implements AutoCloseable {
         return shards.length;
     }
 
-    void register(Connection connection) {
-        shardOf(connection).add(connection);
+    void register(Timed timed) {
+        shardOf(timed).add(timed);
     }
 
-    void unregister(Connection connection) {
-        shardOf(connection).connections.remove(connection);
+    void unregister(Timed timed) {
+        shardOf(timed).timed.remove(timed);
     }
 
-    private Shard shardOf(Connection connection) {
-        return shards[(int) (connection.id() % shards.length)];
+    private Shard shardOf(Timed timed) {
+        return shards[(int) (timed.id() % shards.length)];
     }
 
     /** Stops the sweeps, and the threads if this scheduler created them. Open streams keep working without timers. */
@@ -142,11 +142,11 @@ public final class StreamScheduler implements AutoCloseable {
 
     /** A set of streams swept by one periodic task, started with its first stream. */
     private final class Shard implements Runnable {
-        final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+        final Set<Timed> timed = ConcurrentHashMap.newKeySet();
         private ScheduledFuture<?> task;
 
-        void add(Connection connection) {
-            connections.add(connection);
+        void add(Timed t) {
+            timed.add(t);
             synchronized (this) {
                 if (task == null) {
                     long period = tick.toNanos();
@@ -164,7 +164,7 @@ public final class StreamScheduler implements AutoCloseable {
         @Override
         public void run() {
             long now = nanoClock.getAsLong();
-            for (Connection c : connections) {
+            for (Timed c : timed) {
                 try {
                     c.tick(now);
                 } catch (RuntimeException e) {

@@ -1,10 +1,18 @@
 package dev.handoff.spring;
 
 import dev.handoff.core.ByteStream;
+import dev.handoff.core.Handoff;
+import dev.handoff.core.RequestBody;
 import dev.handoff.core.SseEvent;
 import dev.handoff.core.StreamRegistry;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import org.springframework.web.context.request.RequestContextHolder;
+import org.springframework.web.context.request.ServletRequestAttributes;
+import org.springframework.web.context.request.ServletWebRequest;
 
 /**
  * What a Spring MVC application streams with: inject it, return one of its streams from a controller
@@ -55,6 +63,36 @@ public final class HandoffStreams {
     /** A raw chunked stream, for example {@code application/x-ndjson}; a Content-Type the controller set wins. */
     public ByteStream stream(String contentType) {
         return new PendingByteStream(maxBufferedBytes, Objects.requireNonNull(contentType, "contentType"));
+    }
+
+    /**
+     * The current request's body, read as it arrives (see {@link RequestBody}): call it in a controller
+     * method, then return a stream from this class (progress while the body arrives) or answer later with
+     * {@link Handoff#respond}. A declared length over {@code maxBytes} is refused with 413 before a byte is read.
+     */
+    public RequestBody body(long maxBytes) {
+        return body(maxBytes, Handoff.DEFAULT_BODY_IDLE_TIMEOUT);
+    }
+
+    /** As {@link #body(long)}, with the idle time-out after which a silent uploader is answered 408. */
+    public RequestBody body(long maxBytes, Duration idleTimeout) {
+        return handoff().body(maxBytes, idleTimeout);
+    }
+
+    /**
+     * The current request's {@link Handoff}, set to start async processing through Spring's
+     * {@code WebAsyncManager}: for answering a request later, from another thread.
+     */
+    public Handoff handoff() {
+        if (!(RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes attributes)
+                || attributes.getResponse() == null) {
+            throw new IllegalStateException("no current servlet request: call this in a Spring MVC handler method");
+        }
+        HttpServletRequest request = attributes.getRequest();
+        HttpServletResponse response = attributes.getResponse();
+        Handoff handoff = Handoff.isAvailable(request) ? Handoff.from(request) : Handoff.of(request, response);
+        return handoff.startAsyncWith(() -> StreamReturnValueHandler.startAsync(new ServletWebRequest(request,
+                response), request, response));
     }
 
     /** Publishes {@code data} (a {@code String} as it is, anything else as JSON, encoded once) to the topic. */

@@ -53,7 +53,6 @@ final class StreamReturnValueHandler implements HandlerMethodReturnValueHandler 
         if (request == null || response == null) {
             throw new IllegalStateException("a Handoff stream needs a servlet request and response");
         }
-        ShallowEtagHeaderFilter.disableContentCaching(request);
         Handoff handoff = Handoff.isAvailable(request) ? Handoff.from(request) : Handoff.of(request, response);
         handoff.startAsyncWith(() -> startAsync(webRequest, request, response));
         try {
@@ -75,8 +74,9 @@ final class StreamReturnValueHandler implements HandlerMethodReturnValueHandler 
     }
 
     /** Starts async processing the way Spring MVC does, so that its components know. */
-    private static AsyncContext startAsync(NativeWebRequest webRequest, HttpServletRequest request,
+    static AsyncContext startAsync(NativeWebRequest webRequest, HttpServletRequest request,
             HttpServletResponse response) {
+        ShallowEtagHeaderFilter.disableContentCaching(request);
         WebAsyncManager manager = WebAsyncUtils.getAsyncManager(webRequest);
         AsyncWebRequest asyncRequest = WebAsyncUtils.createAsyncWebRequest(request, response);
         asyncRequest.setTimeout(-1L); // Handoff's own time-outs apply.

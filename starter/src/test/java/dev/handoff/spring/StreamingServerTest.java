@@ -157,6 +157,16 @@ class StreamingServerTest {
     }
 
     @Test
+    void aControllerReadsAnUploadAsItArrivesAndStreamsBackOnTheSameRequest() throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port()
+                + "/records")).timeout(WAIT).POST(HttpRequest.BodyPublishers.ofString("{\"a\":1}\n{\"b\":2}\n"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("event: record\ndata: {\"a\":1}\n\nevent: record\ndata: {\"b\":2}\n\n"
+                + "event: done\ndata: 2 records\n\n");
+    }
+
+    @Test
     void anExceptionBeforeTheHandoffTakesTheApplicationsErrorPath() throws Exception {
         long opened = registry.stats().streamsOpened();
         HttpResponse<String> boom = get("/boom");

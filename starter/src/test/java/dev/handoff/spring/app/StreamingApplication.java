@@ -3,6 +3,7 @@ package dev.handoff.spring.app;
 import dev.handoff.core.ByteStream;
 import dev.handoff.core.CloseStatus;
 import dev.handoff.core.RegistryListener;
+import dev.handoff.core.SseEvent;
 import dev.handoff.core.Subscriber;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
@@ -21,6 +22,7 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /** A Spring Boot application that streams the ways a user would, for the starter's server tests. */
@@ -61,6 +63,18 @@ public class StreamingApplication {
             rows.write("{\"row\":2}\n");
             rows.close();
             return rows;
+        }
+
+        /** Reads an NDJSON upload as it arrives and streams a count back on the same request. */
+        @PostMapping("/records")
+        EventStream records() {
+            EventStream progress = streams.sse();
+            streams.body(1 << 20).lines(1024, line -> progress.send("record", line))
+                    .whenComplete((n, e) -> {
+                        progress.send(e == null ? SseEvent.of("done", n + " records") : SseEvent.of("failed", e.getMessage()));
+                        progress.close();
+                    });
+            return progress;
         }
 
         @GetMapping("/secure/events")

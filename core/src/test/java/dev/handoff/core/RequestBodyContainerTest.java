@@ -1,0 +1,298 @@
+package dev.handoff.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.handoff.core.support.TestApp;
+import dev.handoff.core.support.TestServer;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Request bodies read as they arrive, on a real container: to a file, as lines, with limits, beside a stream. */
+class RequestBodyContainerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final int MAX = 8 << 20;
+    private static final int SMALL_MAX = 64 * 1024;
+
+    @TempDir
+    static Path uploads;
+    private static StreamScheduler scheduler;
+    private static TestServer server;
+    private static final AtomicLong names = new AtomicLong();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        scheduler = StreamScheduler.create(2, Duration.ofMillis(25));
+        TestApp app = new TestApp()
+                .filterOptions(StreamOptions.defaults().withScheduler(scheduler))
+                .route("/upload", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    Path file = uploads.resolve("upload-" + names.incrementAndGet());
+                    handoff.body(MAX).toFile(file).thenAccept(bytes -> answer(handoff, 200, "stored " + bytes
+                            + " bytes sha256=" + sha256(file)));
+                })
+                .route("/small", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    handoff.body(SMALL_MAX, Duration.ofMillis(300)).toFile(uploads.resolve("small"))
+                            .thenAccept(bytes -> answer(handoff, 200, "stored " + bytes));
+                })
+                .route("/ndjson", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    StringBuilder kinds = new StringBuilder();
+                    handoff.body(MAX).lines(32, line -> kinds.append(line.length()).append(' '))
+                            .thenAccept(n -> answer(handoff, 200, n + " records: " + kinds.toString().trim()));
+                })
+                .route("/progress", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    RequestBody body = handoff.body(MAX);
+                    SseStream progress = handoff.sse();
+                    body.subscribe(new ProgressReporter(progress));
+                });
+        server = TestServer.start(app);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        server.close();
+        scheduler.close();
+    }
+
+    /** Answers a request whose body was read, from whatever thread finished reading it. */
+    private static void answer(Handoff handoff, int status, String text) {
+        ByteStream out = handoff.respond(status).contentType("text/plain;charset=UTF-8").stream();
+        out.write(text);
+        out.close();
+    }
+
+    private static String sha256(Path file) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private static byte[] random(int size) {
+        byte[] bytes = new byte[size];
+        new Random(size).nextBytes(bytes);
+        return bytes;
+    }
+
+    private HttpResponse<String> post(String path, HttpRequest.BodyPublisher body) throws Exception {
+        return http.send(HttpRequest.newBuilder(server.uri(path)).timeout(WAIT).POST(body).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void anUploadIsWrittenToAFileWithoutBlockingAThreadWithFixedLengthOrChunked() throws Exception {
+        byte[] content = random(5 << 20);
+        HttpResponse<String> fixed = post("/upload", HttpRequest.BodyPublishers.ofByteArray(content));
+        assertThat(fixed.statusCode()).isEqualTo(200);
+        assertThat(fixed.body()).isEqualTo("stored " + content.length + " bytes sha256=" + sha256(content));
+
+        HttpResponse<String> chunked = post("/upload",
+                HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(content)));
+        assertThat(chunked.statusCode()).isEqualTo(200);
+        assertThat(chunked.body()).isEqualTo("stored " + content.length + " bytes sha256=" + sha256(content));
+    }
+
+    @Test
+    void ndjsonIsReadOneRecordAtATimeAndALineOverItsLimitIsRefused() throws Exception {
+        HttpResponse<String> ok = post("/ndjson",
+                HttpRequest.BodyPublishers.ofString("{\"a\":1}\n{\"bb\":22}\r\n{\"c\":3}"));
+        assertThat(ok.body()).isEqualTo("3 records: 7 9 7");
+
+        try (RawClient raw = new RawClient()) {
+            String tooLong = "{\"x\":\"" + "y".repeat(40) + "\"}\n";
+            raw.send("POST /ndjson HTTP/1.1\r\nHost: x\r\nContent-Length: " + tooLong.length() + "\r\n\r\n" + tooLong);
+            String response = raw.readResponse();
+            assertThat(response).startsWith("HTTP/1.1 413").contains("line 1 of the request body is longer than the "
+                    + "limit of 32 bytes");
+        }
+    }
+
+    @Test
+    void aDeclaredLengthOverTheLimitIsRefused413BeforeAnythingIsRead() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: " + (SMALL_MAX + 1) + "\r\n\r\n");
+            String response = raw.readResponse();
+            assertThat(response).startsWith("HTTP/1.1 413").containsIgnoringCase("connection: close")
+                    .contains("request body of 65537 bytes is over this endpoint's limit of 65536 bytes");
+        }
+    }
+
+    @Test
+    void aChunkedBodyThatGrowsPastTheLimitIsRefused413WhileStreaming() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            byte[] chunk = random(SMALL_MAX + 100);
+            raw.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + Integer.toHexString(chunk.length) + "\r\n");
+            raw.out.write(chunk);
+            raw.out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            raw.out.flush();
+            String response = raw.readResponse();
+            assertThat(response).startsWith("HTTP/1.1 413").contains("request body over this endpoint's limit of "
+                    + SMALL_MAX + " bytes");
+        }
+    }
+
+    @Test
+    void anUploaderThatStopsSendingIsAnswered408AfterTheIdleTimeOut() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            long start = System.nanoTime();
+            raw.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+            String response = raw.readResponse();
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(response).startsWith("HTTP/1.1 408").contains("idle time-out 300 ms");
+            System.out.printf("[figures] %s: idle uploader answered 408 after %d ms (idle time-out 300 ms)%n",
+                    server.name(), millis);
+        }
+    }
+
+    @Test
+    void progressIsStreamedBackWhileTheBodyIsStillArriving() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            byte[] half = random(256 * 1024);
+            raw.send("POST /progress HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+            raw.chunk(half);
+            // The second half is not sent until the first progress event came back.
+            String first = raw.readUntil("event: progress");
+            assertThat(first).startsWith("HTTP/1.1 200").containsIgnoringCase("content-type: text/event-stream");
+            raw.chunk(half);
+            raw.send("0\r\n\r\n");
+            String rest = raw.readUntil("event: done");
+            assertThat(rest).contains("data: " + 2 * half.length);
+        }
+    }
+
+    /** Sends an SSE progress event every 64 KiB of body, then "done" with the total; reads one buffer at a time. */
+    private static final class ProgressReporter implements Flow.Subscriber<ByteBuffer> {
+        private final SseStream progress;
+        private Flow.Subscription subscription;
+        private long total;
+
+        ProgressReporter(SseStream progress) {
+            this.progress = progress;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(1);
+        }
+
+        @Override
+        public void onNext(ByteBuffer item) {
+            long before = total;
+            total += item.remaining();
+            if (before / 65536 != total / 65536) {
+                progress.send(SseEvent.of("progress", Long.toString(total)));
+            }
+            subscription.request(1);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            progress.send(SseEvent.of("error", t.getMessage()));
+            progress.close();
+        }
+
+        @Override
+        public void onComplete() {
+            progress.send(SseEvent.of("done", Long.toString(total)));
+            progress.close();
+        }
+    }
+
+    /** A blocking HTTP/1.1 client on one loopback socket, for requests a library would not send. */
+    private final class RawClient implements AutoCloseable {
+        final Socket socket = new Socket();
+        final OutputStream out;
+        final InputStream in;
+        final ByteArrayOutputStream received = new ByteArrayOutputStream();
+
+        RawClient() throws IOException {
+            socket.connect(new InetSocketAddress("127.0.0.1", server.port()), (int) WAIT.toMillis());
+            socket.setSoTimeout((int) WAIT.toMillis());
+            out = socket.getOutputStream();
+            in = socket.getInputStream();
+        }
+
+        void send(String text) throws IOException {
+            out.write(text.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+        }
+
+        void chunk(byte[] data) throws IOException {
+            out.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.write(data);
+            out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+        }
+
+        /** Reads one response with a Content-Length: its head and body, without waiting for the connection to close. */
+        String readResponse() throws IOException {
+            String head = readUntil("\r\n\r\n");
+            int headEnd = head.indexOf("\r\n\r\n") + 4;
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+            if (!m.find()) {
+                throw new IOException("no Content-Length in " + head);
+            }
+            int length = Integer.parseInt(m.group(1));
+            byte[] buffer = new byte[8192];
+            while (received.size() < headEnd + length) {
+                int n = in.read(buffer);
+                if (n < 0) {
+                    throw new IOException("connection closed inside the body: " + received);
+                }
+                received.write(buffer, 0, n);
+            }
+            return received.toString(StandardCharsets.ISO_8859_1);
+        }
+
+        /** Reads until the text received so far contains {@code marker}; returns all of it. */
+        String readUntil(String marker) throws IOException {
+            byte[] buffer = new byte[8192];
+            while (!received.toString(StandardCharsets.ISO_8859_1).contains(marker)) {
+                int n = in.read(buffer);
+                if (n < 0) {
+                    throw new IOException("connection closed before '" + marker + "': " + received);
+                }
+                received.write(buffer, 0, n);
+            }
+            return received.toString(StandardCharsets.ISO_8859_1);
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}
