@@ -95,6 +95,8 @@ final class Connection implements Timed {
     private long lastWriteNanos;
     private long lastApplicationWriteNanos;
     private List<Consumer<CloseStatus>> callbacks = new ArrayList<>(2);
+    /** The end leaves the body unfinished: cut the connection rather than complete the response. */
+    private volatile boolean cut;
     /** The first part of a heartbeat is queued and its close is not: it must precede any other bytes. */
     private boolean heartbeatPending;
 
@@ -404,11 +406,15 @@ final class Connection implements Timed {
         }
     }
 
-    /** Ends now, discarding queued bytes. */
+    /** Ends now, discarding queued bytes; the body is unfinished, so the connection is cut where the container can. */
     void abort(CloseReason reason, String detail, Throwable cause) {
         Ending ending;
         synchronized (lock) {
             ending = endLocked(new CloseStatus(reason, detail), cause, false, false);
+            if (ending != null && reason != CloseReason.HEAD_REQUEST && reason != CloseReason.COMPLETED
+                    && reason != CloseReason.CLIENT_GONE) {
+                cut = true;
+            }
         }
         if (ending != null) {
             finish(ending);
@@ -507,6 +513,7 @@ final class Connection implements Timed {
             return null;
         }
         status = end;
+        cut = end.reason() == CloseReason.SLOW_CONSUMER || end.reason() == CloseReason.ERROR;
         List<Write> discarded = new ArrayList<>(queue.size());
         queue.drainTo(discarded);
         boolean complete;
@@ -546,9 +553,13 @@ final class Connection implements Timed {
             return;
         }
         try {
-            t.complete();
+            if (cut) {
+                t.abort();
+            } else {
+                t.complete();
+            }
         } catch (RuntimeException e) {
-            log.debug("stream {}: completing the response failed: {}", id, e.toString());
+            log.debug("stream {}: ending the response failed: {}", id, e.toString());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.handoff.core;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -38,6 +39,29 @@ final class Exchange implements AsyncListener {
     void complete() {
         if (completed.compareAndSet(false, true)) {
             async.complete();
+        }
+    }
+
+    /**
+     * Cuts the connection, so that a client never takes a truncated body for a whole one. The servlet API
+     * has no call for it (jakartaee/servlet#98); Jetty takes {@code sendError(-1)} on a committed response
+     * as one. Other containers refuse that, and the response is completed instead.
+     */
+    void abort() {
+        if (!completed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (async.getResponse() instanceof HttpServletResponse response) {
+                response.sendError(-1);
+            }
+        } catch (IOException | IllegalStateException notSupported) {
+            // This container cannot abort: complete below.
+        }
+        try {
+            async.complete();
+        } catch (IllegalStateException alreadyAborted) {
+            // Jetty: the aborted response is complete already.
         }
     }
 

@@ -43,6 +43,11 @@ final class ServletTransport implements Transport, WriteListener {
         exchange.complete();
     }
 
+    @Override
+    public void abort() {
+        exchange.abort();
+    }
+
     // ---- WriteListener: container threads.
 
     @Override

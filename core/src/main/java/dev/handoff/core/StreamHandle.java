@@ -33,7 +33,11 @@ public interface StreamHandle extends AutoCloseable {
      */
     void close(CloseReason reason, String detail);
 
-    /** Ends the stream now, discarding queued bytes; their write completions fail. Idempotent. */
+    /**
+     * Ends the stream now, discarding queued bytes; their write completions fail. The body is unfinished, so
+     * the connection is cut where the container allows it (Jetty), and the client cannot take the truncated
+     * body for a whole one; elsewhere the response is completed. Idempotent.
+     */
     void abort(CloseReason reason, String detail);
 
     /** How the stream ended, or empty while it is open or still sending its last bytes. */

@@ -22,4 +22,12 @@ interface Transport {
 
     /** Ends the response. */
     void complete();
+
+    /**
+     * Ends the response so that the client can tell it is incomplete: the connection is cut instead of the
+     * body being finished. Where the container offers no way to do that, the response is completed.
+     */
+    default void abort() {
+        complete();
+    }
 }

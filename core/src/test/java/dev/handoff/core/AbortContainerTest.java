@@ -1,0 +1,48 @@
+package dev.handoff.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.handoff.core.support.StreamClient;
+import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.core.support.TestApp;
+import dev.handoff.core.support.TestServer;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An aborted stream must not look like a finished one: where the container can (Jetty), the connection is
+ * cut instead of the body being completed. Tomcat has no way to do it from the servlet API, so there the
+ * body ends normally (a known gap, see the README).
+ */
+class AbortContainerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @Test
+    void anAbortedStreamCutsTheConnectionWhereTheContainerCanAndAGracefulCloseFinishesTheBody() throws Exception {
+        BlockingQueue<SseStream> opened = new LinkedBlockingQueue<>();
+        TestApp app = new TestApp().route("/sse", (req, resp) -> opened.add(Handoff.from(req).sse()));
+        try (TestServer server = TestServer.start(app); StreamClient client = new StreamClient(server.port())) {
+            // One at a time, so that each client connection is known to belong to its stream.
+            Conn aborted = client.get("/sse");
+            SseStream toAbort = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            Conn closed = client.get("/sse");
+            SseStream toClose = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            toAbort.send("partial");
+            toClose.send("whole");
+            aborted.awaitEvents(1, WAIT);
+            closed.awaitEvents(1, WAIT);
+            toAbort.abort(CloseReason.ERROR, "the backend failed mid-body");
+            toClose.close();
+            String abortedEnd = aborted.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(closed.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+            boolean canCut = server.name().startsWith("Jetty");
+            assertThat(abortedEnd).isEqualTo(canCut ? "closed" : "complete");
+            System.out.printf("[figures] %s: an aborted stream ends the client's body as '%s'%n", server.name(),
+                    abortedEnd);
+        }
+    }
+}
