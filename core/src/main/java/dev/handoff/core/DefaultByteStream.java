@@ -23,6 +23,11 @@ final class DefaultByteStream extends ConnectionHandle implements ByteStream {
         return connection.write(copy, 0, copy.length);
     }
 
+    /** Queues an array the caller hands over and never touches again: no copy. */
+    CompletionStage<Void> writeOwned(byte[] bytes, int length) {
+        return connection.write(bytes, 0, length);
+    }
+
     @Override
     public CompletionStage<Void> write(CharSequence text) {
         byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);

@@ -222,6 +222,39 @@ public final class Handoff {
     }
 
     /**
+     * Starts async processing without committing anything, for work that answers the request later from
+     * another thread (the proxy waits for its backend): the container thread may return at once.
+     */
+    void beginAsync() {
+        if (exchange == null) {
+            if (request.isAsyncStarted()) {
+                throw new IllegalStateException("async processing was already started on this request by another "
+                        + "component");
+            }
+            if (!request.isAsyncSupported()) {
+                throw asyncNotSupported();
+            }
+            exchange();
+        }
+    }
+
+    /** Commits the status and headers set on the response, with no body, and ends the exchange (proxied 204/304/HEAD). */
+    void completeWithoutBody() {
+        try {
+            response.flushBuffer();
+        } catch (IOException e) {
+            // The client left; the exchange ends either way.
+        } finally {
+            exchange().complete();
+        }
+    }
+
+    /** The response, for the proxy's refusals and errors before anything was committed. */
+    HttpServletResponse response() {
+        return response;
+    }
+
+    /**
      * A body broke a rule (too large, idle): answer with its status where the application has not started
      * its own response, and close the connection, since the rest of the body is unread.
      */

@@ -7,6 +7,7 @@ import dev.handoff.core.SseEvent;
 import dev.handoff.core.StreamOptions;
 import dev.handoff.core.StreamRegistry;
 import dev.handoff.core.StreamScheduler;
+import dev.handoff.core.StreamingProxy;
 import dev.handoff.core.TopicAuthorizer;
 import jakarta.servlet.DispatcherType;
 import java.util.ArrayList;
@@ -105,6 +106,16 @@ public final class HandoffAutoConfiguration {
             return null;
         }
         return SseEvent.builder().event("shutdown").data("the server is restarting").retry(delay).build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    StreamingProxy handoffProxy(HandoffProperties properties) {
+        HandoffProperties.Proxy p = properties.getProxy();
+        return StreamingProxy.builder().connectTimeout(p.getConnectTimeout()).responseTimeout(p.getResponseTimeout())
+                .idleTimeout(p.getIdleTimeout()).maxConcurrent(p.getMaxConcurrent())
+                .maxRequestBytes(p.getMaxRequestSize().toBytes()).retryAfter(properties.getLimits().getRetryAfter())
+                .build();
     }
 
     @Bean

@@ -33,6 +33,66 @@ public class HandoffProperties {
     private final Limits limits = new Limits();
     private final Shutdown shutdown = new Shutdown();
     private final Filter filter = new Filter();
+    private final Proxy proxy = new Proxy();
+
+    /** The streaming reverse proxy ({@code StreamingProxy} bean). */
+    public static class Proxy {
+
+        /** How long connecting to a backend may take; 504 after it. */
+        private Duration connectTimeout = Duration.ofSeconds(5);
+
+        /** How long a backend may take to start its response (status and headers); 504 after it. */
+        private Duration responseTimeout = Duration.ofSeconds(30);
+
+        /** How long a body may pause, either way, mid-stream. There is no total time-out. */
+        private Duration idleTimeout = Duration.ofSeconds(60);
+
+        /** Most proxied exchanges at once; more are refused with 503 and Retry-After. */
+        private int maxConcurrent = 1000;
+
+        /** Largest request body forwarded; larger ones get 413. */
+        private DataSize maxRequestSize = DataSize.ofGigabytes(1);
+
+        public Duration getConnectTimeout() {
+            return connectTimeout;
+        }
+
+        public void setConnectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+        }
+
+        public Duration getResponseTimeout() {
+            return responseTimeout;
+        }
+
+        public void setResponseTimeout(Duration responseTimeout) {
+            this.responseTimeout = responseTimeout;
+        }
+
+        public Duration getIdleTimeout() {
+            return idleTimeout;
+        }
+
+        public void setIdleTimeout(Duration idleTimeout) {
+            this.idleTimeout = idleTimeout;
+        }
+
+        public int getMaxConcurrent() {
+            return maxConcurrent;
+        }
+
+        public void setMaxConcurrent(int maxConcurrent) {
+            this.maxConcurrent = maxConcurrent;
+        }
+
+        public DataSize getMaxRequestSize() {
+            return maxRequestSize;
+        }
+
+        public void setMaxRequestSize(DataSize maxRequestSize) {
+            this.maxRequestSize = maxRequestSize;
+        }
+    }
 
     /** The pool for fan-out, heartbeats and time-outs; its size does not grow with the number of streams. */
     public static class Scheduler {
@@ -252,5 +312,9 @@ public class HandoffProperties {
 
     public Filter getFilter() {
         return filter;
+    }
+
+    public Proxy getProxy() {
+        return proxy;
     }
 }

@@ -27,7 +27,9 @@ import org.springframework.web.context.request.ServletWebRequest;
  * streams.publish("tasks/" + id, "progress", new Progress(id, 42));   // JSON, encoded once for all subscribers
  * }</pre>
  *
- * The returned streams are handed off after the method returns, through Spring's async processing, so
+ * To proxy a request, pass {@link #handoff()} to a {@code StreamingProxy} (the starter registers one).
+ *
+ * <p>The returned streams are handed off after the method returns, through Spring's async processing, so
  * Spring's filters and interceptors see an ordinary async request. Exceptions the method throws take the
  * application's usual error path; a refused subscription (limits, authorisation) is answered with its
  * status before anything is committed.

@@ -29,7 +29,8 @@ class HandoffAutoConfigurationTest {
         web.run(context -> {
             assertThat(context).hasSingleBean(StreamScheduler.class).hasSingleBean(StreamRegistry.class)
                     .hasSingleBean(HandoffStreams.class).hasSingleBean(EventDataEncoder.class)
-                    .hasSingleBean(HandoffLifecycle.class).hasBean("handoffFilter").hasBean("handoffMeters")
+                    .hasSingleBean(HandoffLifecycle.class).hasSingleBean(dev.handoff.core.StreamingProxy.class)
+                    .hasBean("handoffFilter").hasBean("handoffMeters")
                     .hasSingleBean(HandoffEndpoint.class).hasBean("handoffHealthIndicator");
             FilterRegistrationBean<?> filter = context.getBean("handoffFilter", FilterRegistrationBean.class);
             assertThat(filter.isAsyncSupported()).isTrue();

@@ -167,6 +167,13 @@ class StreamingServerTest {
     }
 
     @Test
+    void aControllerProxiesToABackendOffTheContainerThread() throws Exception {
+        HttpResponse<String> response = get("/via-proxy");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("ok");
+    }
+
+    @Test
     void anExceptionBeforeTheHandoffTakesTheApplicationsErrorPath() throws Exception {
         long opened = registry.stats().streamsOpened();
         HttpResponse<String> boom = get("/boom");

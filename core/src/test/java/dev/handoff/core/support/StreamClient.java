@@ -318,7 +318,8 @@ public final class StreamClient implements AutoCloseable {
             awaitCondition(c -> c.body.indexOf(text) >= 0, timeout, "body containing " + text);
         }
 
-        private synchronized void awaitCondition(Predicate<Conn> done, Duration timeout, String what)
+        /** Waits until {@code done} holds for this connection; fails naming {@code what} otherwise. */
+        public synchronized void awaitCondition(Predicate<Conn> done, Duration timeout, String what)
                 throws InterruptedException {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (!done.test(this)) {
@@ -478,8 +479,8 @@ public final class StreamClient implements AutoCloseable {
                         }
                         parser.events().clear();
                     }
-                    notifyAll();
                 }
+                notifyAll();
             }
         }
     }

@@ -3,11 +3,15 @@ package dev.handoff.spring.app;
 import dev.handoff.core.ByteStream;
 import dev.handoff.core.CloseStatus;
 import dev.handoff.core.RegistryListener;
+import dev.handoff.core.ProxyHooks;
 import dev.handoff.core.SseEvent;
+import dev.handoff.core.StreamingProxy;
 import dev.handoff.core.Subscriber;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.net.URI;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -37,9 +41,18 @@ public class StreamingApplication {
     static class Streams {
 
         private final HandoffStreams streams;
+        private final StreamingProxy proxy;
 
-        Streams(HandoffStreams streams) {
+        Streams(HandoffStreams streams, StreamingProxy proxy) {
             this.streams = streams;
+            this.proxy = proxy;
+        }
+
+        /** Proxies to this application's own /hello, standing in for a backend service. */
+        @GetMapping("/via-proxy")
+        void viaProxy(HttpServletRequest request) {
+            proxy.forward(streams.handoff(), URI.create("http://127.0.0.1:" + request.getLocalPort() + "/hello"),
+                    ProxyHooks.NONE);
         }
 
         @GetMapping(path = "/tasks/{id}/progress", produces = "text/event-stream")

@@ -1,0 +1,504 @@
+package dev.handoff.core;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Forwards a request to a backend and streams the backend's response to the client, off the container
+ * thread, with backpressure both ways: the client's body is read only as fast as the backend takes it (the
+ * HTTP client's demand drives a {@link RequestBody}), and the backend's body is read only as fast as the
+ * client takes it (the next chunk is asked for when the container took the last ones).
+ *
+ * <pre>{@code
+ * StreamingProxy proxy = StreamingProxy.builder().maxConcurrent(500).build();      // one per application
+ * proxy.forward(request, URI.create("http://reports.internal:8080" + request.getRequestURI()));
+ * }</pre>
+ *
+ * <p>Hop-by-hop headers are removed both ways and {@code X-Forwarded-For}, {@code -Proto} and {@code -Host}
+ * are added. Chunks are written through as they arrive, so SSE and other streams flow event by event, and
+ * no total time-out cuts a long stream: only the connect time-out, the time to the response's start, and
+ * the idle time between chunks. Before the response starts, a backend that refuses or resets is answered
+ * 502 and a time-out 504, each with a short body. A backend that fails mid-body aborts the client's
+ * response (the connection is cut where the container allows it). A client that leaves cancels the
+ * backend exchange at once. Beyond {@code maxConcurrent} exchanges, requests are refused with 503 and
+ * {@code Retry-After}.
+ *
+ * <p>The backend's {@code Content-Length} is not passed on: the response is streamed chunked.
+ */
+public final class StreamingProxy {
+
+    private static final Logger log = LoggerFactory.getLogger(StreamingProxy.class);
+
+    /** Headers the JDK client sets itself and refuses from applications. */
+    private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
+    /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
+    private static final int IN_FLIGHT = 4;
+
+    private final HttpClient client;
+    private final Duration responseTimeout;
+    private final Duration idleTimeout;
+    private final int maxConcurrent;
+    private final long maxRequestBytes;
+    private final Duration retryAfter;
+
+    private final AtomicInteger active = new AtomicInteger();
+    private final LongAdder forwarded = new LongAdder();
+    private final LongAdder refused = new LongAdder();
+    private final LongAdder failedBeforeResponse = new LongAdder();
+    private final LongAdder abortedMidBody = new LongAdder();
+    private final LongAdder bytesToBackend = new LongAdder();
+    private final LongAdder bytesToClient = new LongAdder();
+
+    private StreamingProxy(Builder b) {
+        this.client = b.client != null ? b.client : HttpClient.newBuilder().connectTimeout(b.connectTimeout)
+                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.responseTimeout = b.responseTimeout;
+        this.idleTimeout = b.idleTimeout;
+        this.maxConcurrent = b.maxConcurrent;
+        this.maxRequestBytes = b.maxRequestBytes;
+        this.retryAfter = b.retryAfter;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Forwards the request (found through {@link HandoffFilter}) to {@code target}, without hooks. */
+    public void forward(HttpServletRequest request, URI target) {
+        forward(Handoff.from(request), target, ProxyHooks.NONE);
+    }
+
+    /**
+     * Forwards the handoff's request to {@code target} and returns at once; the exchange goes on off the
+     * container thread. {@code target} is the whole backend URI (path and query included).
+     *
+     * @throws HandoffRejectedException 503 over the concurrency limit, 413 for a declared body over the limit
+     */
+    public void forward(Handoff handoff, URI target, ProxyHooks hooks) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(hooks, "hooks");
+        if (active.incrementAndGet() > maxConcurrent) {
+            active.decrementAndGet();
+            refused.increment();
+            throw new HandoffRejectedException(503, "the proxy is at its limit of " + maxConcurrent + " concurrent "
+                    + "exchanges; retry later", retryAfter);
+        }
+        boolean started = false;
+        try {
+            HttpServletRequest request = handoff.request();
+            URI uri = Objects.requireNonNull(hooks.target(target, request), "the target hook returned null");
+            ProxyHeaders headers = requestHeaders(request);
+            hooks.requestHeaders(headers, request);
+            HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(responseTimeout)
+                    .method(request.getMethod(), requestBody(handoff, request));
+            headers.forEach((name, value) -> {
+                if (!CLIENT_SETS.contains(name.toLowerCase(Locale.ROOT))) {
+                    builder.header(name, value);
+                }
+            });
+            handoff.beginAsync();
+            ProxyExchange exchange = new ProxyExchange(handoff, uri, hooks);
+            forwarded.increment();
+            started = true;
+            client.sendAsync(builder.build(), exchange::onResponseStart).whenComplete(exchange::onDone);
+        } finally {
+            if (!started) {
+                active.decrementAndGet();
+            }
+        }
+    }
+
+    private static ProxyHeaders requestHeaders(HttpServletRequest request) {
+        ProxyHeaders headers = new ProxyHeaders();
+        for (String name : Collections.list(request.getHeaderNames())) {
+            for (String value : Collections.list(request.getHeaders(name))) {
+                headers.add(name, value);
+            }
+        }
+        headers.removeHopByHop();
+        String forwardedFor = headers.first("X-Forwarded-For");
+        headers.set("X-Forwarded-For", forwardedFor == null ? request.getRemoteAddr()
+                : forwardedFor + ", " + request.getRemoteAddr());
+        headers.set("X-Forwarded-Proto", request.getScheme());
+        String host = request.getHeader("Host");
+        if (host != null) {
+            headers.set("X-Forwarded-Host", host);
+        }
+        return headers;
+    }
+
+    /** The request body, read from the client only as fast as the backend takes it; none for a bodiless request. */
+    private HttpRequest.BodyPublisher requestBody(Handoff handoff, HttpServletRequest request) {
+        long length = request.getContentLengthLong();
+        boolean chunked = request.getHeader("Transfer-Encoding") != null;
+        if (length <= 0 && !chunked) {
+            return HttpRequest.BodyPublishers.noBody();
+        }
+        RequestBody body = handoff.body(maxRequestBytes, idleTimeout);
+        Flow.Publisher<ByteBuffer> counted = subscriber -> body.subscribe(new Flow.Subscriber<>() {
+            @Override
+            public void onSubscribe(Flow.Subscription s) {
+                subscriber.onSubscribe(s);
+            }
+
+            @Override
+            public void onNext(ByteBuffer item) {
+                bytesToBackend.add(item.remaining());
+                subscriber.onNext(item);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                subscriber.onError(t);
+            }
+
+            @Override
+            public void onComplete() {
+                subscriber.onComplete();
+            }
+        });
+        return length > 0 ? HttpRequest.BodyPublishers.fromPublisher(counted, length)
+                : HttpRequest.BodyPublishers.fromPublisher(counted);
+    }
+
+    /** Counts of everything this proxy did. */
+    public record Stats(int active, long forwarded, long refused, long failedBeforeResponse, long abortedMidBody,
+            long bytesToBackend, long bytesToClient) {
+    }
+
+    public Stats stats() {
+        return new Stats(active.get(), forwarded.sum(), refused.sum(), failedBeforeResponse.sum(), abortedMidBody.sum(),
+                bytesToBackend.sum(), bytesToClient.sum());
+    }
+
+    /** One forwarded request: from the backend's response start to the end of its body. */
+    private final class ProxyExchange {
+        private final Handoff handoff;
+        private final URI target;
+        private final ProxyHooks hooks;
+        private final AtomicBoolean ended = new AtomicBoolean();
+        /** Set on the HTTP client's thread when the response starts; null until then. */
+        private volatile Relay relay;
+        private volatile int status;
+
+        ProxyExchange(Handoff handoff, URI target, ProxyHooks hooks) {
+            this.handoff = handoff;
+            this.target = target;
+            this.hooks = hooks;
+        }
+
+        /** The backend's status and headers arrived: answer the client and relay the body. */
+        HttpResponse.BodySubscriber<Void> onResponseStart(HttpResponse.ResponseInfo info) {
+            ProxyHeaders headers = new ProxyHeaders();
+            info.headers().map().forEach((name, values) -> {
+                if (!name.startsWith(":")) {
+                    values.forEach(v -> headers.add(name, v));
+                }
+            });
+            headers.removeHopByHop();
+            headers.remove("Content-Length");
+            ProxyHooks.Reply reply = hooks.onResponse(info.statusCode(), headers);
+            if (reply != null) {
+                answer(reply.status(), reply.contentType(), reply.body());
+                end(null);
+                return HttpResponse.BodySubscribers.fromSubscriber(new Cancelling(), s -> null);
+            }
+            hooks.onHeaders(info.statusCode(), headers);
+            status = info.statusCode();
+            if (!bodyAllowed(info.statusCode())) {
+                HttpServletResponse response = handoff.response();
+                response.setStatus(info.statusCode());
+                headers.forEach(response::addHeader);
+                handoff.completeWithoutBody();
+                end(null);
+                return HttpResponse.BodySubscribers.fromSubscriber(new Cancelling(), s -> null);
+            }
+            ResponseHead head = handoff.options(o -> o.withHeartbeat(Duration.ZERO).withIdleTimeout(idleTimeout)
+                    .withMaxQueuedBytes(8 << 20)).respond(info.statusCode());
+            headers.forEach((name, value) -> {
+                if (name.equalsIgnoreCase("Content-Type")) {
+                    head.contentType(value);
+                } else {
+                    head.addHeader(name, value);
+                }
+            });
+            Relay r = new Relay((DefaultByteStream) head.stream(), this);
+            relay = r;
+            return HttpResponse.BodySubscribers.fromSubscriber(r, s -> null);
+        }
+
+        private boolean bodyAllowed(int code) {
+            return code >= 200 && code != 204 && code != 304 && !"HEAD".equals(handoff.request().getMethod());
+        }
+
+        /** The HTTP client finished: a failure before the response started is answered here. */
+        void onDone(HttpResponse<Void> response, Throwable failure) {
+            if (failure == null || relay != null || ended.get()) {
+                return;
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
+                    : failure;
+            failedBeforeResponse.increment();
+            if (cause instanceof HttpTimeoutException) {
+                answer(504, "text/plain;charset=UTF-8", "the backend did not answer within the time-out (" + cause
+                        .getMessage() + ")\n");
+            } else {
+                String why = cause instanceof ConnectException ? "refused the connection" : "failed: " + cause;
+                answer(502, "text/plain;charset=UTF-8", "the backend " + why + "\n");
+            }
+            log.info("proxy to {} failed before the response: {}", target, cause.toString());
+            end(cause);
+        }
+
+        private void answer(int code, String contentType, String body) {
+            status = code;
+            try {
+                ByteStream out = handoff.respond(code).contentType(contentType).stream();
+                out.write(body);
+                out.close();
+            } catch (RuntimeException e) {
+                log.debug("proxy to {}: could not answer {}: {}", target, code, e.toString());
+            }
+        }
+
+        /** Runs once: the exchange is over, well or not. */
+        void end(Throwable failure) {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            active.decrementAndGet();
+            Relay r = relay;
+            ProxyHooks.ProxyResult result = new ProxyHooks.ProxyResult(target, status, 0, r == null ? 0 : r.bytes);
+            try {
+                if (failure == null) {
+                    hooks.onComplete(result);
+                } else {
+                    hooks.onError(failure, result);
+                }
+            } catch (RuntimeException e) {
+                log.warn("proxy to {}: a hook failed", target, e);
+            }
+        }
+    }
+
+    /** Writes the backend's chunks to the client, asking for more as the container takes them. */
+    private final class Relay implements Flow.Subscriber<List<ByteBuffer>> {
+        private final DefaultByteStream out;
+        private final ProxyExchange exchange;
+        private volatile Flow.Subscription subscription;
+        private volatile boolean done;
+        /** Bytes the container took; updated by write completions. */
+        private volatile long bytes;
+        private final LongAdder taken = new LongAdder();
+
+        Relay(DefaultByteStream out, ProxyExchange exchange) {
+            this.out = out;
+            this.exchange = exchange;
+            out.onClose(this::clientEnded);
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            if (!out.isOpen()) {
+                s.cancel();
+                return;
+            }
+            s.request(IN_FLIGHT);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            // One copy of the whole chunk into an array the stream owns, one write, one completion.
+            int size = 0;
+            for (ByteBuffer item : items) {
+                size += item.remaining();
+            }
+            if (size == 0) {
+                subscription.request(1);
+                return;
+            }
+            byte[] chunk = new byte[size];
+            int at = 0;
+            for (ByteBuffer item : items) {
+                int n = item.remaining();
+                item.get(chunk, at, n);
+                at += n;
+            }
+            int length = size;
+            CompletionStage<Void> written;
+            try {
+                written = out.writeOwned(chunk, length);
+            } catch (StreamClosedException gone) {
+                subscription.cancel();
+                return;
+            }
+            written.whenComplete((v, e) -> {
+                if (e == null) {
+                    counted(length);
+                    subscription.request(1);
+                } else {
+                    subscription.cancel();
+                }
+            });
+        }
+
+        private void counted(int n) {
+            taken.add(n);
+            bytes = taken.sum();
+            bytesToClient.add(n);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            if (done) {
+                return;
+            }
+            done = true;
+            if (out.isOpen()) {
+                abortedMidBody.increment();
+                out.abort(CloseReason.ERROR, "the backend failed mid-body: " + t);
+                log.info("proxy to {}: the backend failed mid-body after {} bytes: {}", exchange.target, bytes,
+                        t.toString());
+            }
+            exchange.end(t);
+        }
+
+        @Override
+        public void onComplete() {
+            done = true;
+            out.close();
+            out.whenClosed().thenAccept(status -> exchange.end(status.reason() == CloseReason.COMPLETED ? null
+                    : new StreamClosedException("the client's stream ended " + status, status)));
+        }
+
+        /** The client's stream ended: if the backend is still sending, stop it at once. */
+        private void clientEnded(CloseStatus status) {
+            if (!done) {
+                done = true;
+                Flow.Subscription s = subscription;
+                if (s != null) {
+                    s.cancel();
+                }
+                exchange.end(new StreamClosedException("the client's stream ended " + status, status));
+            }
+        }
+    }
+
+    /** Discards a backend body that is not relayed, by cancelling it at once. */
+    private static final class Cancelling implements Flow.Subscriber<List<ByteBuffer>> {
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.cancel();
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> item) {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
+    }
+
+    /**
+     * Settings of a {@link StreamingProxy}. Defaults: the JDK {@link HttpClient} (no redirects), connect
+     * time-out 5 s, response-start time-out 30 s, idle time-out 60 s, 1,000 concurrent exchanges, request
+     * bodies up to 1 GiB, {@code Retry-After} 5 s.
+     */
+    public static final class Builder {
+        private HttpClient client;
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        private Duration responseTimeout = Duration.ofSeconds(30);
+        private Duration idleTimeout = Duration.ofSeconds(60);
+        private int maxConcurrent = 1000;
+        private long maxRequestBytes = 1L << 30;
+        private Duration retryAfter = Duration.ofSeconds(5);
+
+        private Builder() {
+        }
+
+        /** The client to use, shared by the whole application; its own connect time-out then applies. */
+        public Builder client(HttpClient client) {
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive("connectTimeout", timeout);
+            return this;
+        }
+
+        /** How long the backend may take to start its response (status and headers); 504 after it. */
+        public Builder responseTimeout(Duration timeout) {
+            this.responseTimeout = positive("responseTimeout", timeout);
+            return this;
+        }
+
+        /** How long the backend's body may pause, and the client's body while it is forwarded. */
+        public Builder idleTimeout(Duration timeout) {
+            this.idleTimeout = positive("idleTimeout", timeout);
+            return this;
+        }
+
+        /** Most exchanges at once; more are refused with 503. */
+        public Builder maxConcurrent(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxConcurrent must be at least 1: " + max);
+            }
+            this.maxConcurrent = max;
+            return this;
+        }
+
+        /** Largest request body forwarded; larger ones get 413. */
+        public Builder maxRequestBytes(long max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("maxRequestBytes must not be negative: " + max);
+            }
+            this.maxRequestBytes = max;
+            return this;
+        }
+
+        public Builder retryAfter(Duration after) {
+            this.retryAfter = Objects.requireNonNull(after, "after");
+            return this;
+        }
+
+        public StreamingProxy build() {
+            return new StreamingProxy(this);
+        }
+
+        private static Duration positive(String name, Duration d) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive: " + d);
+            }
+            return d;
+        }
+    }
+}
