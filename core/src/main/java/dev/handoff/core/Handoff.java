@@ -196,13 +196,7 @@ public final class Handoff {
             throw new HandoffRejectedException(413, "request body of " + length + " bytes is over this endpoint's "
                     + "limit of " + maxBytes + " bytes");
         }
-        if (exchange == null && request.isAsyncStarted()) {
-            throw new IllegalStateException("async processing was already started on this request by another "
-                    + "component: take the body through Handoff before anything calls startAsync()");
-        }
-        if (exchange == null && !request.isAsyncSupported()) {
-            throw asyncNotSupported();
-        }
+        requireCanStartAsync("take the body through Handoff before anything calls startAsync()");
         ServletInputStream in;
         try {
             in = request.getInputStream();
@@ -226,16 +220,8 @@ public final class Handoff {
      * another thread (the proxy waits for its backend): the container thread may return at once.
      */
     void beginAsync() {
-        if (exchange == null) {
-            if (request.isAsyncStarted()) {
-                throw new IllegalStateException("async processing was already started on this request by another "
-                        + "component");
-            }
-            if (!request.isAsyncSupported()) {
-                throw asyncNotSupported();
-            }
-            exchange();
-        }
+        requireCanStartAsync("forward the request before anything calls startAsync()");
+        exchange();
     }
 
     /** Commits the status and headers set on the response, with no body, and ends the exchange (proxied 204/304/HEAD). */
@@ -345,15 +331,26 @@ public final class Handoff {
             throw new IllegalStateException("the response is already committed (status " + response.getStatus()
                     + " was sent): hand off before anything writes to or flushes the response");
         }
-        if (exchange == null && request.isAsyncStarted()) {
-            throw new IllegalStateException("async processing was already started on this request by another "
-                    + "component: hand off instead of calling startAsync()");
-        }
-        if (exchange == null && !request.isAsyncSupported()) {
-            throw asyncNotSupported();
-        }
+        requireCanStartAsync("hand off instead of calling startAsync()");
         if (head == null) {
             requireBodyAllowed(response.getStatus());
+        }
+    }
+
+    /**
+     * Checks that this handoff may start async processing: nobody else started it, and every filter and the
+     * servlet on the path support it. Nothing to check once the handoff started it itself.
+     */
+    private void requireCanStartAsync(String instead) {
+        if (exchange != null) {
+            return;
+        }
+        if (request.isAsyncStarted()) {
+            throw new IllegalStateException("async processing was already started on this request by another "
+                    + "component: " + instead);
+        }
+        if (!request.isAsyncSupported()) {
+            throw asyncNotSupported();
         }
     }
 
