@@ -75,7 +75,7 @@ public final class StreamRegistry implements AutoCloseable {
     public static final String RESET_EVENT = "reset";
 
     /** Longest topic name, in characters. */
-    public static final int MAX_TOPIC_LENGTH = 200;
+    public static final int MAX_TOPIC_LENGTH = Topic.MAX_NAME_LENGTH;
 
     /** Fan-out entries each stripe may hold before {@code publish} fails. */
     private static final int MAX_PENDING = 65_536;
@@ -481,36 +481,6 @@ public final class StreamRegistry implements AutoCloseable {
         return epoch + "-" + n;
     }
 
-    /** One stream's catch-up after a reconnect: the retained events it missed, then its resets. */
-    private final class CatchUp implements FanOut.Entry {
-        private final Member member;
-        private final List<Topic.Retained> replay;
-        private final List<String> resets;
-        private final String resetId;
-
-        CatchUp(Member member, List<Topic.Retained> replay, List<String> resets, String resetId) {
-            this.member = member;
-            this.replay = replay;
-            this.resets = resets;
-            this.resetId = resetId;
-        }
-
-        @Override
-        public void deliver(int stripe, FanOut out) {
-            for (Topic.Retained r : replay) {
-                out.counted(member.deliver(r.frame()));
-            }
-            for (String topic : resets) {
-                byte[] frame = SseEvent.builder().id(resetId).event(RESET_EVENT).data(topic).build().encoded();
-                out.counted(member.deliver(frame));
-            }
-            if (!resets.isEmpty()) {
-                log.debug("stream {}: could not resume {} after its Last-Event-ID; sent {} event", member.id(), resets,
-                        RESET_EVENT);
-            }
-        }
-    }
-
     // ------------------------------------------------------------------ topics
 
     private Topic topicLocked(String name) {
@@ -541,7 +511,7 @@ public final class StreamRegistry implements AutoCloseable {
         }
         List<String> list = new ArrayList<>(names.length);
         for (String name : names) {
-            String problem = topicProblem(name);
+            String problem = Topic.nameProblem(name);
             if (problem != null) {
                 throw refused(Refusal.BAD_TOPIC, problem);
             }
@@ -553,33 +523,10 @@ public final class StreamRegistry implements AutoCloseable {
     }
 
     private static void requireTopic(String name) {
-        String problem = topicProblem(name);
+        String problem = Topic.nameProblem(name);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
         }
-    }
-
-    /**
-     * Topic names are 1 to {@value #MAX_TOPIC_LENGTH} characters from {@code A-Z a-z 0-9 - _ . ~ : / @ + =},
-     * so that they are safe in URLs, logs and metric tags. Returns what is wrong, or null.
-     */
-    static String topicProblem(String name) {
-        if (name == null || name.isEmpty()) {
-            return "a topic name must not be empty";
-        }
-        if (name.length() > MAX_TOPIC_LENGTH) {
-            return "topic name is " + name.length() + " characters long; the maximum is " + MAX_TOPIC_LENGTH;
-        }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || "-_.~:/@+=".indexOf(c) >= 0;
-            if (!ok) {
-                return String.format("topic name %s has the character U+%04X at index %d; allowed are letters, "
-                        + "digits and - _ . ~ : / @ + =", SseEncoder.quote(name), (int) c, i);
-            }
-        }
-        return null;
     }
 
     /** Counts a refusal, tells the listeners, and returns the exception that answers the request. */

@@ -19,6 +19,9 @@ final class Topic {
     record Retained(long seq, String id, byte[] frame, long publishedNanos) {
     }
 
+    /** Longest topic name, in characters. */
+    static final int MAX_NAME_LENGTH = 200;
+
     final String name;
     final Set<Subscription>[] stripes;
     /** Streams subscribed or about to be (reserved by a request on its way to the handoff): the per-topic limit. */
@@ -118,6 +121,29 @@ final class Topic {
         boolean covers(long seq) {
             return joinedAfter < seq && seq <= leftAfter;
         }
+    }
+
+    /**
+     * Topic names are 1 to {@value #MAX_NAME_LENGTH} characters from {@code A-Z a-z 0-9 - _ . ~ : / @ + =},
+     * so that they are safe in URLs, logs and metric tags. Returns what is wrong, or null.
+     */
+    static String nameProblem(String name) {
+        if (name == null || name.isEmpty()) {
+            return "a topic name must not be empty";
+        }
+        if (name.length() > MAX_NAME_LENGTH) {
+            return "topic name is " + name.length() + " characters long; the maximum is " + MAX_NAME_LENGTH;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || "-_.~:/@+=".indexOf(c) >= 0;
+            if (!ok) {
+                return String.format("topic name %s has the character U+%04X at index %d; allowed are letters, "
+                        + "digits and - _ . ~ : / @ + =", SseEncoder.quote(name), (int) c, i);
+            }
+        }
+        return null;
     }
 
     @Override

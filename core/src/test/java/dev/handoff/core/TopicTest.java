@@ -55,13 +55,13 @@ class TopicTest {
 
     @Test
     void topicNamesAreShortAndSafeInUrlsLogsAndMetricTags() {
-        assertThat(StreamRegistry.topicProblem("tasks/42")).isNull();
-        assertThat(StreamRegistry.topicProblem("chat:room-1_a.b~c@d+e=f")).isNull();
-        assertThat(StreamRegistry.topicProblem("")).contains("must not be empty");
-        assertThat(StreamRegistry.topicProblem(null)).contains("must not be empty");
-        assertThat(StreamRegistry.topicProblem("x".repeat(201))).contains("201 characters long; the maximum is 200");
-        assertThat(StreamRegistry.topicProblem("a\nb")).contains("U+000A at index 1");
-        assertThat(StreamRegistry.topicProblem("caf\u00e9")).contains("U+00E9 at index 3");
-        assertThat(StreamRegistry.topicProblem("a*")).contains("allowed are letters, digits");
+        assertThat(Topic.nameProblem("tasks/42")).isNull();
+        assertThat(Topic.nameProblem("chat:room-1_a.b~c@d+e=f")).isNull();
+        assertThat(Topic.nameProblem("")).contains("must not be empty");
+        assertThat(Topic.nameProblem(null)).contains("must not be empty");
+        assertThat(Topic.nameProblem("x".repeat(201))).contains("201 characters long; the maximum is 200");
+        assertThat(Topic.nameProblem("a\nb")).contains("U+000A at index 1");
+        assertThat(Topic.nameProblem("caf\u00e9")).contains("U+00E9 at index 3");
+        assertThat(Topic.nameProblem("a*")).contains("allowed are letters, digits");
     }
 }
