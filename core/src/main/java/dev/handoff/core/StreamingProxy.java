@@ -54,6 +54,7 @@ public final class StreamingProxy {
     private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
     /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
     private static final int IN_FLIGHT = 4;
+    private static final java.util.concurrent.atomic.AtomicLong RELAYS = new java.util.concurrent.atomic.AtomicLong();
 
     private final HttpClient client;
     private final Duration responseTimeout;
@@ -234,7 +235,7 @@ public final class StreamingProxy {
                 end(null);
                 return HttpResponse.BodySubscribers.fromSubscriber(new Cancelling(), s -> null);
             }
-            ResponseHead head = handoff.options(o -> o.withHeartbeat(Duration.ZERO).withIdleTimeout(idleTimeout)
+            ResponseHead head = handoff.options(o -> o.withHeartbeat(Duration.ZERO).withIdleTimeout(Duration.ZERO)
                     .withMaxQueuedBytes(8 << 20)).respond(info.statusCode());
             headers.forEach((name, value) -> {
                 if (name.equalsIgnoreCase("Content-Type")) {
@@ -243,7 +244,7 @@ public final class StreamingProxy {
                     head.addHeader(name, value);
                 }
             });
-            Relay r = new Relay((DefaultByteStream) head.stream(), this);
+            Relay r = new Relay((DefaultByteStream) head.stream(), this, handoff.options().scheduler());
             relay = r;
             return HttpResponse.BodySubscribers.fromSubscriber(r, s -> null);
         }
@@ -302,20 +303,47 @@ public final class StreamingProxy {
         }
     }
 
-    /** Writes the backend's chunks to the client, asking for more as the container takes them. */
-    private final class Relay implements Flow.Subscriber<List<ByteBuffer>> {
+    /**
+     * Writes the backend's chunks to the client, asking for more as the container takes them. A backend that
+     * sends nothing for the idle time-out fails the exchange like any mid-body failure: the client's
+     * response is aborted, not finished.
+     */
+    private final class Relay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
+        private final long id = RELAYS.incrementAndGet();
         private final DefaultByteStream out;
         private final ProxyExchange exchange;
+        private final StreamScheduler scheduler;
+        private volatile long lastChunkNanos = System.nanoTime();
         private volatile Flow.Subscription subscription;
-        private volatile boolean done;
+        /** Set by the first of the backend's end, a failure, the idle time-out and the client's end. */
+        private final AtomicBoolean done = new AtomicBoolean();
         /** Bytes the container took; updated by write completions. */
         private volatile long bytes;
         private final LongAdder taken = new LongAdder();
 
-        Relay(DefaultByteStream out, ProxyExchange exchange) {
+        Relay(DefaultByteStream out, ProxyExchange exchange, StreamScheduler scheduler) {
             this.out = out;
             this.exchange = exchange;
+            this.scheduler = scheduler;
+            scheduler.register(this);
             out.onClose(this::clientEnded);
+        }
+
+        @Override
+        public long id() {
+            return id;
+        }
+
+        @Override
+        public void tick(long now) {
+            if (!done.get() && now - lastChunkNanos >= idleTimeout.toNanos()) {
+                Flow.Subscription s = subscription;
+                if (s != null) {
+                    s.cancel();
+                }
+                onError(new HttpTimeoutException("no bytes from the backend for " + idleTimeout.toMillis()
+                        + " ms (idle time-out)"));
+            }
         }
 
         @Override
@@ -330,6 +358,7 @@ public final class StreamingProxy {
 
         @Override
         public void onNext(List<ByteBuffer> items) {
+            lastChunkNanos = System.nanoTime();
             // One copy of the whole chunk into an array the stream owns, one write, one completion.
             int size = 0;
             for (ByteBuffer item : items) {
@@ -372,10 +401,10 @@ public final class StreamingProxy {
 
         @Override
         public void onError(Throwable t) {
-            if (done) {
+            if (!done.compareAndSet(false, true)) {
                 return;
             }
-            done = true;
+            scheduler.unregister(this);
             if (out.isOpen()) {
                 abortedMidBody.increment();
                 out.abort(CloseReason.ERROR, "the backend failed mid-body: " + t);
@@ -387,7 +416,10 @@ public final class StreamingProxy {
 
         @Override
         public void onComplete() {
-            done = true;
+            if (!done.compareAndSet(false, true)) {
+                return;
+            }
+            scheduler.unregister(this);
             out.close();
             out.whenClosed().thenAccept(status -> exchange.end(status.reason() == CloseReason.COMPLETED ? null
                     : new StreamClosedException("the client's stream ended " + status, status)));
@@ -395,8 +427,8 @@ public final class StreamingProxy {
 
         /** The client's stream ended: if the backend is still sending, stop it at once. */
         private void clientEnded(CloseStatus status) {
-            if (!done) {
-                done = true;
+            if (done.compareAndSet(false, true)) {
+                scheduler.unregister(this);
                 Flow.Subscription s = subscription;
                 if (s != null) {
                     s.cancel();
