@@ -51,6 +51,8 @@ final class Connection implements Timed {
 
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
     private static final AtomicLong IDS = new AtomicLong();
+    /** Queued writes smaller than this are joined into one container write of at most this many bytes. */
+    static final int COALESCE_BYTES = 64 * 1024;
 
     /** The writer's states; see the diagram in the class description. */
     enum WriterState {
@@ -292,6 +294,8 @@ final class Connection implements Timed {
                 return;
             }
             Write next = null;
+            List<Write> joined = null;
+            int joinedLength = 0;
             Ending ending = null;
             boolean completeNow = false;
             synchronized (lock) {
@@ -309,6 +313,20 @@ final class Connection implements Timed {
                     return;
                 } else {
                     next = queue.poll();
+                    if (next != null && next.length() < COALESCE_BYTES && queue.peek() != null) {
+                        // Several small writes queued: one container write for all of them saves a
+                        // write-possible cycle per write.
+                        joinedLength = next.length();
+                        Write peek;
+                        while ((peek = queue.peek()) != null && joinedLength + peek.length() <= COALESCE_BYTES) {
+                            if (joined == null) {
+                                joined = new ArrayList<>(4);
+                                joined.add(next);
+                            }
+                            joined.add(queue.poll());
+                            joinedLength += peek.length();
+                        }
+                    }
                     if (next == null && !needsFlush) {
                         if (closing != null) {
                             ending = endLocked(closing, null, true, false);
@@ -332,24 +350,41 @@ final class Connection implements Timed {
                 if (next == null) {
                     out.flush();
                     needsFlush = false;
-                } else {
+                } else if (joined == null) {
                     out.write(next.bytes(), next.offset(), next.length());
-                    needsFlush = true;
-                    bytesWritten += next.length();
-                    writesDone++;
-                    LongAdder counter = byteCounter;
-                    if (counter != null) {
-                        counter.add(next.length());
-                    }
+                    written(next.length(), 1);
                     next.succeed();
+                } else {
+                    byte[] combined = new byte[joinedLength];
+                    int at = 0;
+                    for (Write w : joined) {
+                        System.arraycopy(w.bytes(), w.offset(), combined, at, w.length());
+                        at += w.length();
+                    }
+                    out.write(combined, 0, joinedLength);
+                    written(joinedLength, joined.size());
+                    joined.forEach(Write::succeed);
                 }
             } catch (IOException | RuntimeException e) {
-                if (next != null) {
+                if (joined != null) {
+                    joined.forEach(w -> w.fail(e));
+                } else if (next != null) {
                     next.fail(e);
                 }
                 failedByWriter(e);
                 return;
             }
+        }
+    }
+
+    /** The writer's books after a container write: bytes, writes, and the registry's byte count. */
+    private void written(int length, int writes) {
+        needsFlush = true;
+        bytesWritten += length;
+        writesDone += writes;
+        LongAdder counter = byteCounter;
+        if (counter != null) {
+            counter.add(length);
         }
     }
 

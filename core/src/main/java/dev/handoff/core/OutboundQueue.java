@@ -86,6 +86,11 @@ final class OutboundQueue {
         return w;
     }
 
+    /** The oldest write, left in place, or null when empty. */
+    Write peek() {
+        return writes.peekFirst();
+    }
+
     /** Removes every write, adding them to {@code into}. */
     void drainTo(List<Write> into) {
         into.addAll(writes);

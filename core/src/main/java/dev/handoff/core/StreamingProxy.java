@@ -53,7 +53,7 @@ public final class StreamingProxy {
     /** Headers the JDK client sets itself and refuses from applications. */
     private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
     /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
-    private static final int IN_FLIGHT = 4;
+    private static final int IN_FLIGHT = 8;
     private static final java.util.concurrent.atomic.AtomicLong RELAYS = new java.util.concurrent.atomic.AtomicLong();
 
     private final HttpClient client;

@@ -143,9 +143,8 @@ class StreamingContainerTest {
                 sendMillis, deliveredMillis);
         assertThat(threadsAt2000 - threadsAt100).as("threads added by 1900 more streams").isLessThanOrEqualTo(4);
         assertThat(streams).allMatch(StreamHandle::isOpen);
-        for (Conn c : conns) {
-            c.close();
-        }
+        // The streams end from the server side (after each test) while their clients still read: a write
+        // that fails on a closed client can disturb the next request on Tomcat 10.1 (README, known issues).
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A web application for container tests, registered through the portable {@link ServletContext} API so
@@ -30,7 +31,12 @@ public final class TestApp {
     private record Route(String path, Handler handler, boolean async, boolean filtered) {
     }
 
+    /** A servlet of another library (say, a proxy servlet to compare with), with its init parameters. */
+    private record Foreign(String path, HttpServlet servlet, Map<String, String> init) {
+    }
+
     private final List<Route> routes = new ArrayList<>();
+    private final List<Foreign> foreign = new ArrayList<>();
     private HandoffFilter filter = new HandoffFilter();
 
     /** The filter's default stream options. */
@@ -57,6 +63,12 @@ public final class TestApp {
         return this;
     }
 
+    /** Another library's async-supported servlet, not behind the filter. */
+    public TestApp servlet(String path, HttpServlet servlet, Map<String, String> init) {
+        foreign.add(new Foreign(path, servlet, Map.copyOf(init)));
+        return this;
+    }
+
     public HandoffFilter filter() {
         return filter;
     }
@@ -72,6 +84,13 @@ public final class TestApp {
             if (route.filtered()) {
                 filtered.add(name);
             }
+        }
+        for (Foreign f : foreign) {
+            ServletRegistration.Dynamic servlet = context.addServlet(f.servlet().getClass().getSimpleName() + foreign
+                    .indexOf(f), f.servlet());
+            servlet.setAsyncSupported(true);
+            servlet.setInitParameters(f.init());
+            servlet.addMapping(f.path());
         }
         FilterRegistration.Dynamic registration = context.addFilter("handoff", filter);
         registration.setAsyncSupported(true);
