@@ -54,6 +54,22 @@ class ConnectionTest {
     }
 
     @Test
+    void smallQueuedWritesGoToTheContainerAsOneWriteInOrder() {
+        Connection c = connection(OPTIONS.withMaxQueuedBytes(1 << 20), null);
+        CompletionStage<Void> a = send(c, "a");
+        send(c, "b");
+        send(c, "c");
+        String big = "x".repeat(Connection.COALESCE_BYTES + 1);
+        send(c, big);
+        CompletionStage<Void> d = send(c, "d");
+        c.onWritePossible();
+        assertThat(transport.text()).isEqualTo("abc" + big + "d");
+        assertThat(transport.writeCalls.get()).as("abc joined; the big one alone; then d").isEqualTo(3);
+        assertThat(a.toCompletableFuture()).isCompleted();
+        assertThat(d.toCompletableFuture()).isCompleted();
+    }
+
+    @Test
     void writesBeforeTheFirstOnWritePossibleWaitForIt() {
         Connection c = connection(OPTIONS, null);
         CompletionStage<Void> done = send(c, "early");

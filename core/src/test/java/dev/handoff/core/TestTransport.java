@@ -16,6 +16,7 @@ final class TestTransport implements Transport {
     public final ByteArrayOutputStream written = new ByteArrayOutputStream();
     public final AtomicBoolean ready = new AtomicBoolean(true);
     public final AtomicInteger flushes = new AtomicInteger();
+    public final AtomicInteger writeCalls = new AtomicInteger();
     public final AtomicInteger completes = new AtomicInteger();
     public final AtomicInteger overlaps = new AtomicInteger();
     public volatile IOException failWrites;
@@ -48,6 +49,7 @@ final class TestTransport implements Transport {
             synchronized (written) {
                 written.write(bytes, offset, length);
             }
+            writeCalls.incrementAndGet();
         } finally {
             leave();
         }
