@@ -216,7 +216,7 @@ public final class StreamRegistry implements AutoCloseable {
                 // Committing failed after the stream was registered; the handoff ended the stream.
                 Member m = registered[0];
                 m.stream.abort(CloseReason.ERROR, "the handoff failed: " + e);
-                ended(m, m.stream.closeStatus().orElseThrow());
+                ended(m, m.stream.closeStatus().orElseThrow(), false);
             }
             throw e;
         }
@@ -225,7 +225,7 @@ public final class StreamRegistry implements AutoCloseable {
         for (String topic : names) {
             notify(l -> l.onSubscribe(member, topic));
         }
-        stream.onClose(status -> ended(member, status));
+        stream.onClose(status -> ended(member, status, true));
         if (stopping[0]) {
             // A shutdown began while this request was on its way: it did not see this stream.
             stream.close(CloseReason.SHUTDOWN, "the registry is shutting down");
@@ -397,8 +397,11 @@ public final class StreamRegistry implements AutoCloseable {
         return -1;
     }
 
-    /** Runs once per stream, when it ends: removes its subscriptions and frees its places under the limits. */
-    private void ended(Member member, CloseStatus status) {
+    /**
+     * Runs once per stream, when it ends: removes its subscriptions and frees its places under the limits.
+     * Listeners hear of it if they heard of its opening ({@code announced}).
+     */
+    private void ended(Member member, CloseStatus status, boolean announced) {
         List<String> names;
         synchronized (lock) {
             if (member.ended) {
@@ -415,6 +418,9 @@ public final class StreamRegistry implements AutoCloseable {
             member.topicsChanged();
         }
         closes.get(status.reason()).increment();
+        if (!announced) {
+            return; // Listeners never heard of this stream: it failed before onOpen.
+        }
         for (String topic : names) {
             notify(l -> l.onUnsubscribe(member, topic));
         }
