@@ -52,13 +52,10 @@ public final class StreamingProxy {
 
     /** Headers the JDK client sets itself and refuses from applications. */
     private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
-    /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
-    private static final int IN_FLIGHT = 8;
-    private static final java.util.concurrent.atomic.AtomicLong RELAYS = new java.util.concurrent.atomic.AtomicLong();
 
     private final HttpClient client;
     private final Duration responseTimeout;
-    private final Duration idleTimeout;
+    final Duration idleTimeout;
     private final int maxConcurrent;
     private final long maxRequestBytes;
     private final Duration retryAfter;
@@ -67,9 +64,9 @@ public final class StreamingProxy {
     private final LongAdder forwarded = new LongAdder();
     private final LongAdder refused = new LongAdder();
     private final LongAdder failedBeforeResponse = new LongAdder();
-    private final LongAdder abortedMidBody = new LongAdder();
+    final LongAdder abortedMidBody = new LongAdder();
     private final LongAdder bytesToBackend = new LongAdder();
-    private final LongAdder bytesToClient = new LongAdder();
+    final LongAdder bytesToClient = new LongAdder();
 
     private StreamingProxy(Builder b) {
         this.client = b.client != null ? b.client : HttpClient.newBuilder().connectTimeout(b.connectTimeout)
@@ -194,13 +191,13 @@ public final class StreamingProxy {
     }
 
     /** One forwarded request: from the backend's response start to the end of its body. */
-    private final class ProxyExchange {
+    final class ProxyExchange {
         private final Handoff handoff;
-        private final URI target;
+        final URI target;
         private final ProxyHooks hooks;
         private final AtomicBoolean ended = new AtomicBoolean();
         /** Set on the HTTP client's thread when the response starts; null until then. */
-        private volatile Relay relay;
+        private volatile ProxyRelay relay;
         private volatile int status;
 
         ProxyExchange(Handoff handoff, URI target, ProxyHooks hooks) {
@@ -223,7 +220,7 @@ public final class StreamingProxy {
             if (reply != null) {
                 answer(reply.status(), reply.contentType(), reply.body());
                 end(null);
-                return HttpResponse.BodySubscribers.fromSubscriber(new Cancelling(), s -> null);
+                return HttpResponse.BodySubscribers.fromSubscriber(new ProxyRelay.Cancelling(), s -> null);
             }
             hooks.onHeaders(info.statusCode(), headers);
             status = info.statusCode();
@@ -233,7 +230,7 @@ public final class StreamingProxy {
                 headers.forEach(response::addHeader);
                 handoff.completeWithoutBody();
                 end(null);
-                return HttpResponse.BodySubscribers.fromSubscriber(new Cancelling(), s -> null);
+                return HttpResponse.BodySubscribers.fromSubscriber(new ProxyRelay.Cancelling(), s -> null);
             }
             ResponseHead head = handoff.options(o -> o.withHeartbeat(Duration.ZERO).withIdleTimeout(Duration.ZERO)
                     .withMaxQueuedBytes(8 << 20)).respond(info.statusCode());
@@ -244,7 +241,8 @@ public final class StreamingProxy {
                     head.addHeader(name, value);
                 }
             });
-            Relay r = new Relay((DefaultByteStream) head.stream(), this, handoff.options().scheduler());
+            ProxyRelay r = new ProxyRelay(StreamingProxy.this, (DefaultByteStream) head.stream(), this,
+                    handoff.options().scheduler());
             relay = r;
             return HttpResponse.BodySubscribers.fromSubscriber(r, s -> null);
         }
@@ -289,8 +287,8 @@ public final class StreamingProxy {
                 return;
             }
             active.decrementAndGet();
-            Relay r = relay;
-            ProxyHooks.ProxyResult result = new ProxyHooks.ProxyResult(target, status, 0, r == null ? 0 : r.bytes);
+            ProxyRelay r = relay;
+            ProxyHooks.ProxyResult result = new ProxyHooks.ProxyResult(target, status, 0, r == null ? 0 : r.bytes());
             try {
                 if (failure == null) {
                     hooks.onComplete(result);
@@ -300,161 +298,6 @@ public final class StreamingProxy {
             } catch (RuntimeException e) {
                 log.warn("proxy to {}: a hook failed", target, e);
             }
-        }
-    }
-
-    /**
-     * Writes the backend's chunks to the client, asking for more as the container takes them. A backend that
-     * sends nothing for the idle time-out fails the exchange like any mid-body failure: the client's
-     * response is aborted, not finished.
-     */
-    private final class Relay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
-        private final long id = RELAYS.incrementAndGet();
-        private final DefaultByteStream out;
-        private final ProxyExchange exchange;
-        private final StreamScheduler scheduler;
-        private volatile long lastChunkNanos = System.nanoTime();
-        private volatile Flow.Subscription subscription;
-        /** Set by the first of the backend's end, a failure, the idle time-out and the client's end. */
-        private final AtomicBoolean done = new AtomicBoolean();
-        /** Bytes the container took; updated by write completions. */
-        private volatile long bytes;
-        private final LongAdder taken = new LongAdder();
-
-        Relay(DefaultByteStream out, ProxyExchange exchange, StreamScheduler scheduler) {
-            this.out = out;
-            this.exchange = exchange;
-            this.scheduler = scheduler;
-            scheduler.register(this);
-            out.onClose(this::clientEnded);
-        }
-
-        @Override
-        public long id() {
-            return id;
-        }
-
-        @Override
-        public void tick(long now) {
-            if (!done.get() && now - lastChunkNanos >= idleTimeout.toNanos()) {
-                Flow.Subscription s = subscription;
-                if (s != null) {
-                    s.cancel();
-                }
-                onError(new HttpTimeoutException("no bytes from the backend for " + idleTimeout.toMillis()
-                        + " ms (idle time-out)"));
-            }
-        }
-
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            subscription = s;
-            if (!out.isOpen()) {
-                s.cancel();
-                return;
-            }
-            s.request(IN_FLIGHT);
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> items) {
-            lastChunkNanos = System.nanoTime();
-            // One copy of the whole chunk into an array the stream owns, one write, one completion.
-            int size = 0;
-            for (ByteBuffer item : items) {
-                size += item.remaining();
-            }
-            if (size == 0) {
-                subscription.request(1);
-                return;
-            }
-            byte[] chunk = new byte[size];
-            int at = 0;
-            for (ByteBuffer item : items) {
-                int n = item.remaining();
-                item.get(chunk, at, n);
-                at += n;
-            }
-            int length = size;
-            CompletionStage<Void> written;
-            try {
-                written = out.writeOwned(chunk, length);
-            } catch (StreamClosedException gone) {
-                subscription.cancel();
-                return;
-            }
-            written.whenComplete((v, e) -> {
-                if (e == null) {
-                    counted(length);
-                    subscription.request(1);
-                } else {
-                    subscription.cancel();
-                }
-            });
-        }
-
-        private void counted(int n) {
-            taken.add(n);
-            bytes = taken.sum();
-            bytesToClient.add(n);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            if (!done.compareAndSet(false, true)) {
-                return;
-            }
-            scheduler.unregister(this);
-            if (out.isOpen()) {
-                abortedMidBody.increment();
-                out.abort(CloseReason.ERROR, "the backend failed mid-body: " + t);
-                log.info("proxy to {}: the backend failed mid-body after {} bytes: {}", exchange.target, bytes,
-                        t.toString());
-            }
-            exchange.end(t);
-        }
-
-        @Override
-        public void onComplete() {
-            if (!done.compareAndSet(false, true)) {
-                return;
-            }
-            scheduler.unregister(this);
-            out.close();
-            out.whenClosed().thenAccept(status -> exchange.end(status.reason() == CloseReason.COMPLETED ? null
-                    : new StreamClosedException("the client's stream ended " + status, status)));
-        }
-
-        /** The client's stream ended: if the backend is still sending, stop it at once. */
-        private void clientEnded(CloseStatus status) {
-            if (done.compareAndSet(false, true)) {
-                scheduler.unregister(this);
-                Flow.Subscription s = subscription;
-                if (s != null) {
-                    s.cancel();
-                }
-                exchange.end(new StreamClosedException("the client's stream ended " + status, status));
-            }
-        }
-    }
-
-    /** Discards a backend body that is not relayed, by cancelling it at once. */
-    private static final class Cancelling implements Flow.Subscriber<List<ByteBuffer>> {
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            s.cancel();
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> item) {
-        }
-
-        @Override
-        public void onError(Throwable t) {
-        }
-
-        @Override
-        public void onComplete() {
         }
     }
 

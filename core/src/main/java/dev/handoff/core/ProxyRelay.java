@@ -1,0 +1,179 @@
+package dev.handoff.core;
+
+import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the backend's chunks to the client, asking for more as the container takes them. A backend that
+ * sends nothing for the idle time-out fails the exchange like any mid-body failure: the client's
+ * response is aborted, not finished.
+ */
+final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
+
+    private static final Logger log = LoggerFactory.getLogger(StreamingProxy.class);
+    /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
+    private static final int IN_FLIGHT = 8;
+    private static final AtomicLong RELAYS = new AtomicLong();
+
+    private final long id = RELAYS.incrementAndGet();
+    private final DefaultByteStream out;
+    private final StreamingProxy proxy;
+    private final StreamingProxy.ProxyExchange exchange;
+    private final StreamScheduler scheduler;
+    private volatile long lastChunkNanos = System.nanoTime();
+    private volatile Flow.Subscription subscription;
+    /** Set by the first of the backend's end, a failure, the idle time-out and the client's end. */
+    private final AtomicBoolean done = new AtomicBoolean();
+    /** Bytes the container took; added by write completions. */
+    private final LongAdder taken = new LongAdder();
+
+    ProxyRelay(StreamingProxy proxy, DefaultByteStream out, StreamingProxy.ProxyExchange exchange,
+            StreamScheduler scheduler) {
+        this.proxy = proxy;
+        this.out = out;
+        this.exchange = exchange;
+        this.scheduler = scheduler;
+        scheduler.register(this);
+        out.onClose(this::clientEnded);
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public void tick(long now) {
+        if (!done.get() && now - lastChunkNanos >= proxy.idleTimeout.toNanos()) {
+            Flow.Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+            onError(new HttpTimeoutException("no bytes from the backend for " + proxy.idleTimeout.toMillis()
+                    + " ms (idle time-out)"));
+        }
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+        subscription = s;
+        if (!out.isOpen()) {
+            s.cancel();
+            return;
+        }
+        s.request(IN_FLIGHT);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> items) {
+        lastChunkNanos = System.nanoTime();
+        // One copy of the whole chunk into an array the stream owns, one write, one completion.
+        int size = 0;
+        for (ByteBuffer item : items) {
+            size += item.remaining();
+        }
+        if (size == 0) {
+            subscription.request(1);
+            return;
+        }
+        byte[] chunk = new byte[size];
+        int at = 0;
+        for (ByteBuffer item : items) {
+            int n = item.remaining();
+            item.get(chunk, at, n);
+            at += n;
+        }
+        int length = size;
+        CompletionStage<Void> written;
+        try {
+            written = out.writeOwned(chunk, length);
+        } catch (StreamClosedException gone) {
+            subscription.cancel();
+            return;
+        }
+        written.whenComplete((v, e) -> {
+            if (e == null) {
+                counted(length);
+                subscription.request(1);
+            } else {
+                subscription.cancel();
+            }
+        });
+    }
+
+    /** Bytes the container took so far. */
+    long bytes() {
+        return taken.sum();
+    }
+
+    private void counted(int n) {
+        taken.add(n);
+        proxy.bytesToClient.add(n);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        if (!done.compareAndSet(false, true)) {
+            return;
+        }
+        scheduler.unregister(this);
+        if (out.isOpen()) {
+            proxy.abortedMidBody.increment();
+            out.abort(CloseReason.ERROR, "the backend failed mid-body: " + t);
+            log.info("proxy to {}: the backend failed mid-body after {} bytes: {}", exchange.target, bytes(),
+                    t.toString());
+        }
+        exchange.end(t);
+    }
+
+    @Override
+    public void onComplete() {
+        if (!done.compareAndSet(false, true)) {
+            return;
+        }
+        scheduler.unregister(this);
+        out.close();
+        out.whenClosed().thenAccept(status -> exchange.end(status.reason() == CloseReason.COMPLETED ? null
+                : new StreamClosedException("the client's stream ended " + status, status)));
+    }
+
+    /** The client's stream ended: if the backend is still sending, stop it at once. */
+    private void clientEnded(CloseStatus status) {
+        if (done.compareAndSet(false, true)) {
+            scheduler.unregister(this);
+            Flow.Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+            exchange.end(new StreamClosedException("the client's stream ended " + status, status));
+        }
+    }
+
+    /** Discards a backend body that is not relayed, by cancelling it at once. */
+    static final class Cancelling implements Flow.Subscriber<List<ByteBuffer>> {
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.cancel();
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> item) {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
+    }
+}
