@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -282,6 +283,30 @@ public final class StreamRegistry implements AutoCloseable {
         fanOut.start(toStart);
         notify(l -> l.onUnsubscribe(member, topic));
         return true;
+    }
+
+    /**
+     * Ends, gracefully, every stream that follows {@code topic}, after the events already published to it
+     * (the close goes through the same ordered mailbox), for example a task's progress stream once the task
+     * published its last event. Returns how many streams it closes.
+     */
+    public int closeTopic(String topic, CloseReason reason, String detail) {
+        List<FanOut.Stripe> toStart = FanOut.newStartList();
+        int n = 0;
+        synchronized (lock) {
+            Topic t = topics.get(topic);
+            if (t != null) {
+                for (Set<Topic.Subscription> stripe : t.stripes) {
+                    for (Topic.Subscription sub : stripe) {
+                        Member m = sub.member;
+                        fanOut.enqueue(m.stripe, (s, out) -> m.stream.close(reason, detail), toStart);
+                        n++;
+                    }
+                }
+            }
+        }
+        fanOut.start(toStart);
+        return n;
     }
 
     /** The registry's record of one of its open streams, or empty. */

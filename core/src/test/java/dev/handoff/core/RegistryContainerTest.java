@@ -434,6 +434,27 @@ class RegistryContainerTest {
     }
 
     @Test
+    void closingATopicEndsItsStreamsAfterTheEventsAlreadyPublished() throws Exception {
+        use(StreamRegistry.builder());
+        List<Conn> conns = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            conns.add(client.get("/sub?topic=task"));
+        }
+        for (Conn c : conns) {
+            c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        }
+        for (int i = 0; i < 3; i++) {
+            registry.publish("task", Integer.toString(i));
+        }
+        assertThat(registry.closeTopic("task", CloseReason.COMPLETED, "task done")).isEqualTo(20);
+        for (Conn c : conns) {
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+            assertThat(c.events()).extracting(Event::data).containsExactly("0", "1", "2");
+        }
+        Awaitility.await().atMost(WAIT).until(() -> registry.subscribers("task") == 0);
+    }
+
+    @Test
     void aBroadcastToManySubscribersEncodesEachEventOnce() throws Exception {
         int subscribers = 200;
         int events = 50;
