@@ -624,25 +624,32 @@ public final class StreamRegistry implements AutoCloseable {
      * @return true if every stream finished within the grace period
      */
     public boolean shutdown(Duration grace, SseEvent finalEvent) {
+        byte[] frame = finalEvent == null ? null : finalEvent.encoded();
         List<Member> open;
+        List<FanOut.Stripe> toStart = FanOut.newStartList();
         synchronized (lock) {
             if (state != State.OPEN) {
                 return true;
             }
             state = State.STOPPING;
             open = List.copyOf(members.values());
+            // Each stream's last event and close go through its mailbox, after what was published before.
+            for (Member m : open) {
+                fanOut.enqueue(m.stripe, (stripe, out) -> sayGoodbye(m, frame, out), toStart);
+            }
         }
         if (sweep != null) {
             sweep.cancel(false);
         }
         long started = System.nanoTime();
-        byte[] frame = finalEvent == null ? null : finalEvent.encoded();
+        if (scheduler.executor().isShutdown()) {
+            // No pool to run the mailboxes: say goodbye from here.
+            open.forEach(m -> sayGoodbye(m, frame, fanOut));
+        } else {
+            fanOut.start(toStart);
+        }
         List<CompletableFuture<CloseStatus>> ends = new ArrayList<>(open.size());
         for (Member m : open) {
-            if (frame != null) {
-                fanOut.counted(m.deliver(frame));
-            }
-            m.stream.close(CloseReason.SHUTDOWN, "the server is shutting down");
             ends.add(m.stream.whenClosed().toCompletableFuture());
         }
         boolean drained = awaitAll(ends, grace);
@@ -662,6 +669,13 @@ public final class StreamRegistry implements AutoCloseable {
         log.info("stream registry shut down: {} streams closed in {} ms, {} aborted after the grace period",
                 open.size(), (System.nanoTime() - started) / 1_000_000, aborted);
         return drained;
+    }
+
+    private static void sayGoodbye(Member m, byte[] finalFrame, FanOut out) {
+        if (finalFrame != null) {
+            out.counted(m.deliver(finalFrame));
+        }
+        m.stream.close(CloseReason.SHUTDOWN, "the server is shutting down");
     }
 
     private static boolean awaitAll(List<CompletableFuture<CloseStatus>> ends, Duration grace) {

@@ -1,0 +1,98 @@
+package dev.handoff.sample;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.WindowType;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.core.env.Environment;
+
+/**
+ * The sample page in a real browser (headless Chromium): the progress bars reach 100% through the
+ * browser's own {@code EventSource}, and a chat message sent from a second tab shows in the first.
+ * Saves a screenshot to {@code target/screenshots/}.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"server.address=127.0.0.1", "sample.task.step=100ms"})
+class BrowserTest {
+
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static ChromeDriver browser;
+
+    @Autowired
+    Environment environment;
+
+    @BeforeAll
+    static void openBrowser() {
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            throw new IllegalStateException("the browser test needs Debian's Chromium and its driver at " + CHROMIUM
+                    + " and " + CHROMEDRIVER + ": install them with `sudo apt-get install -y chromium chromium-driver`"
+                    + " (.ci/run does this in CI)");
+        }
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1300");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+    }
+
+    @AfterAll
+    static void closeBrowser() {
+        if (browser != null) {
+            browser.quit();
+        }
+    }
+
+    private String page() {
+        return "http://127.0.0.1:" + environment.getProperty("local.server.port") + "/";
+    }
+
+    @Test
+    void progressBarsReach100AndAChatMessageFromAnotherTabArrives() throws Exception {
+        browser.get(page());
+        String firstTab = browser.getWindowHandle();
+        browser.findElement(By.id("start")).click();
+        browser.findElement(By.id("start")).click();
+        WebDriverWait wait = new WebDriverWait(browser, WAIT);
+        wait.until(b -> b.findElements(By.cssSelector("#tasks progress")).size() == 2);
+        wait.until(b -> b.findElements(By.cssSelector("#tasks progress")).stream()
+                .allMatch(bar -> "100".equals(bar.getDomProperty("value"))));
+        List<WebElement> labels = browser.findElements(By.cssSelector("#tasks .pct"));
+        wait.until(b -> labels.stream().allMatch(l -> l.getText().equals("done")));
+
+        browser.switchTo().newWindow(WindowType.TAB);
+        browser.get(page());
+        browser.findElement(By.name("name")).sendKeys("ada");
+        browser.findElement(By.name("text")).sendKeys("hello from the second tab");
+        browser.findElement(By.cssSelector("#chat button")).click();
+        wait.until(b -> b.findElement(By.id("log")).getText().contains("hello from the second tab"));
+        browser.switchTo().window(firstTab);
+        wait.until(b -> b.findElement(By.id("log")).getText().contains("ada: hello from the second tab"));
+        wait.until(b -> b.findElement(By.id("status")).getText().startsWith("open streams"));
+
+        Path shots = Path.of("target", "screenshots");
+        Files.createDirectories(shots);
+        Path shot = shots.resolve("sample-page.png");
+        Files.write(shot, browser.getScreenshotAs(OutputType.BYTES));
+        assertThat(Files.size(shot)).isPositive();
+        assertThat(browser.findElement(By.id("log")).getText()).contains("ada: hello from the second tab");
+    }
+}
