@@ -1,8 +1,18 @@
 package dev.handoff.sample;
 
+import dev.handoff.core.SseEvent;
+import dev.handoff.spring.EventDataEncoder;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Map;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -12,6 +22,10 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * A chat on one topic, broadcast to every open tab. A tab that loses its connection reconnects with
  * {@code Last-Event-ID} and gets what it missed from the topic's replay ring.
+ *
+ * <p>To survive a restart too, messages carry the chat's own ids ({@code chat-<n>}) and are kept in a small
+ * file; on start the last ones are published again, with their ids, so the new registry's ring holds them
+ * and a tab that reconnects after the restart is caught up instead of reset.
  */
 @RestController
 class ChatController {
@@ -20,10 +34,38 @@ class ChatController {
     record Message(String name, String text) {
     }
 
-    private final HandoffStreams streams;
+    private static final int KEPT = 200;
 
-    ChatController(HandoffStreams streams) {
+    private final HandoffStreams streams;
+    private final EventDataEncoder json;
+    private final Path history;
+    private long next;
+
+    ChatController(HandoffStreams streams, EventDataEncoder json,
+            @Value("${sample.chat.history:${java.io.tmpdir}/handoff-sample-chat.log}") Path history) throws IOException {
         this.streams = streams;
+        this.json = json;
+        this.history = history;
+        replayHistory();
+    }
+
+    /** Publishes the kept messages again, oldest first, with their ids; keeps only the last {@value #KEPT}. */
+    private void replayHistory() throws IOException {
+        if (!Files.exists(history)) {
+            return;
+        }
+        List<String> lines = Files.readAllLines(history, StandardCharsets.UTF_8);
+        List<String> kept = lines.subList(Math.max(0, lines.size() - KEPT), lines.size());
+        for (String line : kept) {
+            int tab = line.indexOf('\t');
+            if (tab > 0) {
+                String id = line.substring(0, tab);
+                streams.registry().publish("chat", SseEvent.builder().id(id).event("message")
+                        .data(line.substring(tab + 1)).build());
+                next = Math.max(next, Long.parseLong(id.substring("chat-".length())));
+            }
+        }
+        Files.write(history, kept, StandardCharsets.UTF_8);
     }
 
     @GetMapping(path = "/api/chat/events", produces = "text/event-stream")
@@ -39,7 +81,18 @@ class ChatController {
         if (message.name().length() > 40 || message.text().length() > 500) {
             return ResponseEntity.badRequest().body(Map.of("error", "name up to 40 and text up to 500 characters"));
         }
-        String id = streams.publish("chat", "message", message);
+        String data = json.encode(message);
+        String id;
+        synchronized (this) {
+            id = "chat-" + (++next);
+            try {
+                Files.writeString(history, id + "\t" + data + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot keep the chat history in " + history, e);
+            }
+            streams.registry().publish("chat", SseEvent.builder().id(id).event("message").data(data).build());
+        }
         return ResponseEntity.ok(Map.of("id", id));
     }
 }

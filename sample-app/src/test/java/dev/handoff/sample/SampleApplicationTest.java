@@ -19,7 +19,8 @@ import org.springframework.core.env.Environment;
 
 /** The sample as a user meets it: the page is served, a task runs to 100%, a chat message reaches every tab. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"server.address=127.0.0.1", "sample.task.step=20ms"})
+        properties = {"server.address=127.0.0.1", "sample.task.step=20ms",
+            "sample.chat.history=target/chat-history-test.log"})
 class SampleApplicationTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -38,6 +39,36 @@ class SampleApplicationTest {
         b = json == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
                 : b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aTabThatReconnectsAfterARestartIsCaughtUpFromTheKeptHistory() throws Exception {
+        java.nio.file.Path history = java.nio.file.Files.createTempFile("chat", ".log");
+        String[] args = {"--server.port=0", "--server.address=127.0.0.1", "--sample.chat.history=" + history,
+            "--logging.level.root=warn"};
+        String seenId;
+        try (var before = org.springframework.boot.SpringApplication.run(SampleApplication.class, args)) {
+            int port = Integer.parseInt(before.getEnvironment().getProperty("local.server.port"));
+            seenId = post(port, "{\"name\":\"ada\",\"text\":\"seen before the restart\"}");
+            post(port, "{\"name\":\"ada\",\"text\":\"missed during the restart\"}");
+        }
+        try (var after = org.springframework.boot.SpringApplication.run(SampleApplication.class, args);
+                StreamClient client = new StreamClient(
+                        Integer.parseInt(after.getEnvironment().getProperty("local.server.port")))) {
+            Conn tab = client.get("/api/chat/events", "Last-Event-ID: " + seenId);
+            Event caughtUp = tab.awaitEvents(1, WAIT).get(0);
+            assertThat(caughtUp.type()).isEqualTo("message");
+            assertThat(caughtUp.data()).contains("missed during the restart");
+        } finally {
+            java.nio.file.Files.deleteIfExists(history);
+        }
+    }
+
+    private String post(int port, String json) throws Exception {
+        String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/chat"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return body.replaceAll(".*\"id\":\"([^\"]+)\".*", "$1");
     }
 
     @Test
