@@ -2,6 +2,12 @@ package dev.handoff.sample;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.handoff.core.CloseReason;
+import dev.handoff.core.StreamRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,11 +29,13 @@ import org.springframework.core.env.Environment;
 
 /**
  * The sample page in a real browser (headless Chromium): the progress bars reach 100% through the
- * browser's own {@code EventSource}, and a chat message sent from a second tab shows in the first.
+ * browser's own {@code EventSource}, a chat message sent from a second tab shows in the first, and after a
+ * dropped connection the tab reconnects, catches up on what it missed, and says so.
  * Saves a screenshot to {@code target/screenshots/}.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"server.address=127.0.0.1", "sample.task.step=100ms"})
+        properties = {"server.address=127.0.0.1", "sample.task.step=100ms",
+            "sample.chat.history=target/chat-history-browser.log"})
 class BrowserTest {
 
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -38,6 +46,8 @@ class BrowserTest {
 
     @Autowired
     Environment environment;
+    @Autowired
+    StreamRegistry registry;
 
     @BeforeAll
     static void openBrowser() {
@@ -87,6 +97,15 @@ class BrowserTest {
         browser.switchTo().window(firstTab);
         wait.until(b -> b.findElement(By.id("log")).getText().contains("ada: hello from the second tab"));
         wait.until(b -> b.findElement(By.id("status")).getText().startsWith("open streams"));
+
+        // A network drop: the server ends the chat streams; a message is posted while the tabs are away.
+        registry.closeTopic("chat", CloseReason.SHUTDOWN, "simulated drop");
+        HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(page() + "api/chat"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"bob\",\"text\":\"sent while you were away\"}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        wait.until(b -> b.findElement(By.id("log")).getText().contains("reconnected, caught up"));
+        wait.until(b -> b.findElement(By.id("log")).getText().contains("bob: sent while you were away"));
 
         Path shots = Path.of("target", "screenshots");
         Files.createDirectories(shots);
