@@ -576,10 +576,11 @@ final class Connection implements Timed {
             options.scheduler().unregister(this);
         }
         logEnd(ending);
-        closed.complete(ending.status);
+        // Callbacks first: whoever waits on whenClosed() finds their bookkeeping (a registry's counts) done.
         for (Consumer<CloseStatus> callback : ending.callbacks) {
             runCallback(callback, ending.status);
         }
+        closed.complete(ending.status);
     }
 
     private void completeTransport() {

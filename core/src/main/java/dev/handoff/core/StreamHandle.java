@@ -43,7 +43,7 @@ public interface StreamHandle extends AutoCloseable {
     /** How the stream ended, or empty while it is open or still sending its last bytes. */
     Optional<CloseStatus> closeStatus();
 
-    /** Completes once, when the stream has ended. */
+    /** Completes once, when the stream has ended and its close callbacks have run. */
     CompletionStage<CloseStatus> whenClosed();
 
     /**
