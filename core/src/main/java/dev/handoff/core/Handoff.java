@@ -251,13 +251,7 @@ public final class Handoff {
         }
         try {
             if (!response.isCommitted()) {
-                byte[] message = (e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8);
-                response.setStatus(e.status());
-                response.setHeader("Connection", "close");
-                response.setContentType("text/plain;charset=UTF-8");
-                response.setContentLength(message.length);
-                response.getOutputStream().write(message);
-                response.flushBuffer();
+                new HandoffRejectedException(e.status(), e.getMessage()).respond(response);
             }
         } catch (IOException | RuntimeException failed) {
             // The client may be gone already; the exchange ends either way.

@@ -59,7 +59,7 @@ public final class HandoffRejectedException extends RuntimeException {
             long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
             response.setHeader("Retry-After", Long.toString(seconds));
         }
-        if (status == 413) {
+        if (status == 413 || status == 408) {
             // The body is left unread: close the connection rather than let the container drain it.
             response.setHeader("Connection", "close");
         }

@@ -11,4 +11,10 @@ public interface EventDataEncoder {
      * @throws IllegalArgumentException if {@code data} cannot be encoded
      */
     String encode(Object data);
+
+    /** The data of an event carrying {@code data}: a {@code CharSequence} as it is, anything else encoded. */
+    default String dataOf(Object data) {
+        java.util.Objects.requireNonNull(data, "data");
+        return data instanceof CharSequence text ? text.toString() : encode(data);
+    }
 }

@@ -99,18 +99,14 @@ public final class HandoffStreams {
 
     /** Publishes {@code data} (a {@code String} as it is, anything else as JSON, encoded once) to the topic. */
     public String publish(String topic, Object data) {
-        return registry.publish(topic, data instanceof SseEvent event ? event : SseEvent.of(encode(data)));
+        return registry.publish(topic, data instanceof SseEvent event ? event : SseEvent.of(encoder.dataOf(data)));
     }
 
     /** Publishes an event named {@code event} whose data is {@code data} (encoded once) to the topic. */
     public String publish(String topic, String event, Object data) {
-        return registry.publish(topic, SseEvent.of(event, encode(data)));
+        return registry.publish(topic, SseEvent.of(event, encoder.dataOf(data)));
     }
 
-    private String encode(Object data) {
-        Objects.requireNonNull(data, "data");
-        return data instanceof CharSequence text ? text.toString() : encoder.encode(data);
-    }
 
     /** The registry behind these streams, for stats, later (un)subscriptions and shutdown. */
     public StreamRegistry registry() {

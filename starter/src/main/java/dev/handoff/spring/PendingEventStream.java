@@ -37,18 +37,14 @@ final class PendingEventStream extends PendingStream<SseStream> implements Event
         if (data instanceof SseEvent event) {
             return send(event);
         }
-        return send(SseEvent.of(encode(data)));
+        return send(SseEvent.of(encoder.dataOf(data)));
     }
 
     @Override
     public CompletionStage<Void> send(String event, Object data) {
-        return send(SseEvent.of(event, encode(data)));
+        return send(SseEvent.of(event, encoder.dataOf(data)));
     }
 
-    private String encode(Object data) {
-        Objects.requireNonNull(data, "data");
-        return data instanceof CharSequence text ? text.toString() : encoder.encode(data);
-    }
 
     @Override
     public CompletionStage<Void> comment(String text) {
