@@ -1,0 +1,43 @@
+package dev.handoff.bench.server;
+
+import java.util.Map;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * {@code /publish}, {@code /hello} and {@code /stats}, identical on every server (Spring MVC and WebFlux
+ * both map this class).
+ */
+@RestController
+public class ContractController {
+
+    private final Broadcaster broadcaster;
+
+    public ContractController(Broadcaster broadcaster) {
+        this.broadcaster = broadcaster;
+    }
+
+    @PostMapping("/publish")
+    public Map<String, Long> publish(@RequestParam(defaultValue = "1") int n, @RequestParam(defaultValue = "64") int size,
+            @RequestParam(defaultValue = "bench") String topic, @RequestParam(required = false) String event,
+            @RequestBody(required = false) String body) {
+        if (n < 1 || n > 100_000 || size < 0 || size > 1 << 20) {
+            throw new IllegalArgumentException("n must be 1..100000 and size 0..1048576: n=" + n + ", size=" + size);
+        }
+        long[] range = broadcaster.publish(topic, n, size, event, body);
+        return Map.of("first", range[0], "last", range[1]);
+    }
+
+    @GetMapping("/hello")
+    public String hello() {
+        return "ok";
+    }
+
+    @GetMapping("/stats")
+    public Map<String, Object> stats(@RequestParam(defaultValue = "false") boolean gc) {
+        return JvmStats.read(broadcaster.subscribers(), gc);
+    }
+}

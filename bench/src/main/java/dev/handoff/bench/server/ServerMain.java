@@ -1,0 +1,78 @@
+package dev.handoff.bench.server;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.web.embedded.jetty.JettyServletWebServerFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Starts one comparison server: {@code ServerMain <name> <port>}. Every server is a Spring Boot 3.5 app on
+ * the same class path, with the same settings where they apply: loopback only, connection limits raised
+ * above the open-file limit, no async time-out, a heartbeat every {@value #HEARTBEAT_SECONDS} s.
+ */
+public final class ServerMain {
+
+    /** Every server sends a comment this often on an idle stream; that is how each finds clients that left. */
+    static final int HEARTBEAT_SECONDS = 5;
+
+    /** The servers, by the name the bench gives them. */
+    public static final List<String> NAMES = List.of("handoff-tomcat", "handoff-jetty", "emitter-tomcat",
+            "blocking-platform", "blocking-virtual", "webflux-netty");
+
+    private ServerMain() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length != 2 || !NAMES.contains(args[0])) {
+            throw new IllegalArgumentException("usage: ServerMain <" + String.join("|", NAMES) + "> <port>");
+        }
+        String name = args[0];
+        Map<String, Object> props = new HashMap<>();
+        props.put("server.port", args[1]);
+        props.put("server.address", "127.0.0.1");
+        props.put("spring.main.banner-mode", "off");
+        props.put("logging.level.root", "warn");
+        props.put("server.tomcat.max-connections", "30000");
+        props.put("server.tomcat.accept-count", "1000");
+        props.put("spring.mvc.async.request-timeout", "-1");
+        props.put("handoff.heartbeat", HEARTBEAT_SECONDS + "s");
+        if (!name.startsWith("handoff")) {
+            props.put("spring.autoconfigure.exclude", "dev.handoff.spring.HandoffAutoConfiguration");
+        }
+        SpringApplication app = switch (name) {
+            case "handoff-tomcat" -> new SpringApplication(HandoffServer.class);
+            case "handoff-jetty" -> new SpringApplication(HandoffServer.class, Jetty.class);
+            case "emitter-tomcat" -> new SpringApplication(EmitterServer.class);
+            case "blocking-platform" -> new SpringApplication(BlockingServer.class);
+            case "blocking-virtual" -> {
+                if (Runtime.version().feature() < 21) {
+                    throw new IllegalStateException("blocking-virtual needs JDK 21 or later, this is " + Runtime.version());
+                }
+                props.put("spring.threads.virtual.enabled", "true");
+                yield new SpringApplication(BlockingServer.class);
+            }
+            case "webflux-netty" -> {
+                SpringApplication flux = new SpringApplication(FluxServer.class);
+                flux.setWebApplicationType(WebApplicationType.REACTIVE);
+                yield flux;
+            }
+            default -> throw new IllegalArgumentException(name);
+        };
+        app.setDefaultProperties(props);
+        app.run();
+        System.out.println("bench server " + name + " up on " + args[1]);
+    }
+
+    /** Tomcat and Jetty share the class path: this bean makes Spring Boot pick Jetty. */
+    @Configuration(proxyBeanMethods = false)
+    static class Jetty {
+        @Bean
+        JettyServletWebServerFactory jettyServletWebServerFactory() {
+            return new JettyServletWebServerFactory();
+        }
+    }
+}
