@@ -1,0 +1,76 @@
+package dev.handoff.bench.run;
+
+import java.util.Arrays;
+
+/**
+ * What one scenario measured on one server. Times in milliseconds, memory in bytes; NaN or -1 where the
+ * server could not be measured (the note says why).
+ */
+final class Result {
+
+    final String server;
+    final String scenario;
+    int target;
+    int established;
+    int stalled;
+    /** Fan-out latency over every (healthy client, event): POST sent → event read. */
+    double fanoutP50 = Double.NaN;
+    double fanoutP99 = Double.NaN;
+    double fanoutMax = Double.NaN;
+    long events;
+    int rounds;
+    int connectionRounds;
+    int completeConnectionRounds;
+    double publishP50 = Double.NaN;
+    double publishP99 = Double.NaN;
+    double helloP50 = Double.NaN;
+    double helloP99 = Double.NaN;
+    long heapBase = -1;
+    long heapAfterGc = -1;
+    long rssBase = -1;
+    long rss = -1;
+    int threadsBase = -1;
+    int threads = -1;
+    double churnPerSecond = Double.NaN;
+    int leftOpen = -1;
+    int dropped;
+    String note = "";
+
+    Result(String server, String scenario) {
+        this.server = server;
+        this.scenario = scenario;
+    }
+
+    /** Every healthy client got every event of every round, in order. */
+    boolean complete() {
+        return rounds > 0 && connectionRounds > 0 && completeConnectionRounds == connectionRounds;
+    }
+
+    double heapPerStreamKiB() {
+        return heapBase < 0 || heapAfterGc < 0 || established == 0 ? Double.NaN
+                : (heapAfterGc - heapBase) / 1024.0 / established;
+    }
+
+    double rssPerStreamKiB() {
+        return rssBase < 0 || rss < 0 || established == 0 ? Double.NaN : (rss - rssBase) / 1024.0 / established;
+    }
+
+    void note(String more) {
+        note = note.isEmpty() ? more : note + "; " + more;
+    }
+
+    /** Percentile of nanosecond samples, in milliseconds. */
+    static double percentileMillis(long[] sortedNanos, double p) {
+        if (sortedNanos.length == 0) {
+            return Double.NaN;
+        }
+        int at = (int) Math.ceil(p / 100.0 * sortedNanos.length) - 1;
+        return sortedNanos[Math.max(0, Math.min(sortedNanos.length - 1, at))] / 1e6;
+    }
+
+    static long[] sorted(long[] samples) {
+        long[] copy = samples.clone();
+        Arrays.sort(copy);
+        return copy;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.handoff.bench.run;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** One comparison server in a process of its own, started fresh for each scenario. */
+final class ServerProcess implements AutoCloseable {
+
+    /** The same heap and collector for every server. */
+    static final List<String> JVM_FLAGS = List.of("-Xms2g", "-Xmx2g", "-XX:+UseG1GC", "-XX:+AlwaysPreTouch");
+
+    final String name;
+    final int port;
+    final Control control;
+    private final Process process;
+
+    private ServerProcess(String name, int port, Process process) {
+        this.name = name;
+        this.port = port;
+        this.process = process;
+        this.control = new Control(port);
+    }
+
+    /** The JDK a server runs on: virtual threads need 21+, so that one runs on the newer JDK beside the default. */
+    static String javaFor(String server, String java17, String javaVirtual) {
+        return server.equals("blocking-virtual") ? javaVirtual : java17;
+    }
+
+    static ServerProcess start(String name, String java, Path logDir) throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(JVM_FLAGS);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.handoff.bench.server.ServerMain",
+                name, Integer.toString(port)));
+        Files.createDirectories(logDir);
+        Path log = logDir.resolve(name + ".log");
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ServerProcess server = new ServerProcess(name, port, process);
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException(name + " exited with " + process.exitValue() + " during start; see " + log);
+            }
+            if (server.control.helloOnce()) {
+                return server;
+            }
+            process.waitFor(200, TimeUnit.MILLISECONDS);
+        }
+        server.close();
+        throw new IOException(name + " did not answer /hello within 90 s; see " + log);
+    }
+
+    @Override
+    public void close() throws Exception {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
