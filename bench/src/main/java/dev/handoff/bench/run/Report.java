@@ -130,12 +130,13 @@ final class Report {
                             / e.heapPerStreamKiB(), "%.2f×", h.heapPerStreamKiB() <= 0.5 * e.heapPerStreamKiB()));
                 }
             });
-            Optional<Result> small = find(handoff, "idle-1k");
+            // From 10k on, not 1k: under a ramp the container's pool grows to its maximum (200) at any N.
+            Optional<Result> small = find(handoff, "idle-10k");
             Optional<Result> large = find(handoff, "idle-19k").or(() -> find(handoff, "idle-10k"));
             if (small.isPresent() && large.isPresent() && small.get().threads > 0 && large.get().threads > 0) {
                 int a = small.get().threads;
                 int b = large.get().threads;
-                target(md, handoff + ": live threads flat in N (1k → " + large.get().scenario.substring(5) + ")",
+                target(md, handoff + ": live threads flat in N (10k → " + large.get().scenario.substring(5) + ")",
                         a + " → " + b, b <= a + 5);
             }
             find(handoff, "idle-19k").ifPresent(h -> {
