@@ -2,6 +2,7 @@ package dev.handoff.bench.client;
 
 import java.nio.channels.SelectionKey;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -192,8 +193,8 @@ final class SseConnection {
 
     private void record(long seq, long now) {
         if (count == seqs.length) {
-            seqs = java.util.Arrays.copyOf(seqs, count * 2);
-            nanos = java.util.Arrays.copyOf(nanos, count * 2);
+            seqs = Arrays.copyOf(seqs, count * 2);
+            nanos = Arrays.copyOf(nanos, count * 2);
         }
         seqs[count] = seq;
         nanos[count] = now;

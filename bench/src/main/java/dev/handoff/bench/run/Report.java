@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -219,9 +218,5 @@ final class Report {
 
     private static String mib(long bytes) {
         return bytes < 0 ? "–" : String.format(Locale.ROOT, "%.0f", bytes / 1048576.0);
-    }
-
-    static List<Result> copy(List<Result> results) {
-        return new ArrayList<>(results);
     }
 }

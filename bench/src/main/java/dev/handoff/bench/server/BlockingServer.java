@@ -73,13 +73,9 @@ public class BlockingServer {
             }
 
             @Override
-            public long[] publish(String topic, int count, int size, String event, String body) {
-                long first = Payload.reserve(count);
-                for (long seq = first; seq < first + count; seq++) {
-                    byte[] frame = frame(event, Payload.data(seq, size, body));
-                    QUEUES.forEach(q -> q.offer(frame));
-                }
-                return new long[] {first, first + count - 1};
+            public void send(String topic, String event, String data) {
+                byte[] frame = frame(event, data);
+                QUEUES.forEach(q -> q.offer(frame));
             }
         };
     }

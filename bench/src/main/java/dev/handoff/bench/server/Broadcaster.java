@@ -11,12 +11,10 @@ public interface Broadcaster {
     int subscribers();
 
     /**
-     * Enqueues {@code count} events for every subscriber of {@code topic} and returns at once where the
-     * stack allows it (a blocking stack returns when its loop is done).
+     * Sends one event to every subscriber of {@code topic}, returning at once where the stack allows it (a
+     * blocking stack returns when its loop is done). Called from one request thread at a time per batch.
      *
      * @param event the SSE event name, or null for none
-     * @param body  appended to each event's data after a newline, or null
-     * @return the first and last sequence numbers enqueued
      */
-    long[] publish(String topic, int count, int size, String event, String body);
+    void send(String topic, String event, String data);
 }

@@ -27,8 +27,11 @@ public class ContractController {
         if (n < 1 || n > 100_000 || size < 0 || size > 1 << 20) {
             throw new IllegalArgumentException("n must be 1..100000 and size 0..1048576: n=" + n + ", size=" + size);
         }
-        long[] range = broadcaster.publish(topic, n, size, event, body);
-        return Map.of("first", range[0], "last", range[1]);
+        long first = Payload.reserve(n);
+        for (long seq = first; seq < first + n; seq++) {
+            broadcaster.send(topic, event, Payload.data(seq, size, body));
+        }
+        return Map.of("first", first, "last", first + n - 1);
     }
 
     @GetMapping("/hello")

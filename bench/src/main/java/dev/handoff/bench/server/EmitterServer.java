@@ -62,18 +62,14 @@ public class EmitterServer {
             }
 
             @Override
-            public long[] publish(String topic, int count, int size, String event, String body) {
-                long first = Payload.reserve(count);
-                for (long seq = first; seq < first + count; seq++) {
-                    SseEmitter.SseEventBuilder e = SseEmitter.event().data(Payload.data(seq, size, body));
-                    if (event != null) {
-                        e.name(event);
-                    }
-                    for (SseEmitter emitter : EMITTERS) {
-                        send(emitter, e);
-                    }
+            public void send(String topic, String event, String data) {
+                SseEmitter.SseEventBuilder e = SseEmitter.event().data(data);
+                if (event != null) {
+                    e.name(event);
                 }
-                return new long[] {first, first + count - 1};
+                for (SseEmitter emitter : EMITTERS) {
+                    EmitterServer.send(emitter, e);
+                }
             }
         };
     }

@@ -49,17 +49,14 @@ public class FluxServer {
                 return SINK.currentSubscriberCount();
             }
 
+            /** Synchronized: a sink takes one emitting thread at a time. */
             @Override
-            public synchronized long[] publish(String topic, int count, int size, String event, String body) {
-                long first = Payload.reserve(count);
-                for (long seq = first; seq < first + count; seq++) {
-                    ServerSentEvent.Builder<String> e = ServerSentEvent.<String>builder().data(Payload.data(seq, size, body));
-                    if (event != null) {
-                        e.event(event);
-                    }
-                    SINK.tryEmitNext(e.build());
+            public synchronized void send(String topic, String event, String data) {
+                ServerSentEvent.Builder<String> e = ServerSentEvent.<String>builder().data(data);
+                if (event != null) {
+                    e.event(event);
                 }
-                return new long[] {first, first + count - 1};
+                SINK.tryEmitNext(e.build());
             }
         };
     }

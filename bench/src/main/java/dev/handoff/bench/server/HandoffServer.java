@@ -45,16 +45,12 @@ public class HandoffServer {
             }
 
             @Override
-            public long[] publish(String topic, int count, int size, String event, String body) {
-                long first = Payload.reserve(count);
-                for (long seq = first; seq < first + count; seq++) {
-                    SseEvent.Builder e = SseEvent.builder().data(Payload.data(seq, size, body));
-                    if (event != null) {
-                        e.event(event);
-                    }
-                    registry.publish(topic, e.build());
+            public void send(String topic, String event, String data) {
+                SseEvent.Builder e = SseEvent.builder().data(data);
+                if (event != null) {
+                    e.event(event);
                 }
-                return new long[] {first, first + count - 1};
+                registry.publish(topic, e.build());
             }
         };
     }
