@@ -19,6 +19,10 @@ import org.slf4j.LoggerFactory;
  * events in publish order, whatever the topic, and a replay queued in the same mailbox lands exactly
  * between the events before and after it. Different stripes run in parallel.
  *
+ * <p><b>Runs.</b> Events of one topic that wait in a mailbox back to back (a burst of publishes, or a
+ * backlog behind a slow delivery) go to each stream as one write of their joined frames, built once per
+ * stripe: the per-event cost of a container write, a flush and a socket write is paid once per run.
+ *
  * <p>A stripe's task delivers a bounded batch of entries and then hands the thread back to the pool (it
  * re-queues itself), so heartbeat sweeps and other stripes are not starved by a long backlog. The
  * mailboxes are bounded: {@code publish} fails fast when one holds {@code maxPending} entries.
@@ -28,6 +32,8 @@ final class FanOut {
     private static final Logger log = LoggerFactory.getLogger(FanOut.class);
     /** Entries a stripe delivers before giving its thread back to the pool. */
     private static final int BATCH = 32;
+    /** The most bytes of consecutive events joined into one write per stream. */
+    private static final int COALESCE_BYTES = Connection.COALESCE_BYTES;
 
     /** Work for one stripe: an event for the stripe's subscribers of a topic, or one stream's replay. */
     interface Entry {
@@ -126,22 +132,63 @@ final class FanOut {
             this.frame = frame;
         }
 
+        /** Whether {@code next} can join a run that this entry starts, {@code runBytes} long so far. */
+        boolean extendsRun(Entry next, int runBytes) {
+            return next instanceof Broadcast b && b.topic == topic && runBytes + b.frame.length <= COALESCE_BYTES;
+        }
+
         @Override
         public void deliver(int stripe, FanOut fanOut) {
-            long queued = 0;
-            long missed = 0;
-            for (Topic.Subscription sub : topic.stripes[stripe]) {
-                if (sub.covers(seq)) {
-                    if (sub.member.deliver(frame) == Connection.Delivery.QUEUED) {
+            deliverRun(List.of(this), stripe, fanOut);
+        }
+    }
+
+    /**
+     * Delivers consecutive events of one topic to the stripe's subscribers. A subscriber that gets all of them
+     * (nearly every one: only a stream that joined or left inside the run does not) gets them as one write,
+     * built once for the stripe: one container write and one flush per stream instead of one per event.
+     */
+    private static void deliverRun(List<Broadcast> run, int stripe, FanOut fanOut) {
+        Broadcast first = run.get(0);
+        Broadcast last = run.get(run.size() - 1);
+        byte[] joined = run.size() == 1 ? first.frame : concat(run);
+        long queued = 0;
+        long missed = 0;
+        for (Topic.Subscription sub : first.topic.stripes[stripe]) {
+            if (sub.covers(first.seq) && sub.covers(last.seq)) {
+                if (sub.member.deliver(joined) == Connection.Delivery.QUEUED) {
+                    queued += run.size();
+                } else {
+                    missed += run.size();
+                }
+                continue;
+            }
+            for (Broadcast b : run) {
+                if (sub.covers(b.seq)) {
+                    if (sub.member.deliver(b.frame) == Connection.Delivery.QUEUED) {
                         queued++;
                     } else {
                         missed++;
                     }
                 }
             }
-            fanOut.delivered.add(queued);
-            fanOut.dropped.add(missed);
         }
+        fanOut.delivered.add(queued);
+        fanOut.dropped.add(missed);
+    }
+
+    private static byte[] concat(List<Broadcast> run) {
+        int length = 0;
+        for (Broadcast b : run) {
+            length += b.frame.length;
+        }
+        byte[] joined = new byte[length];
+        int at = 0;
+        for (Broadcast b : run) {
+            System.arraycopy(b.frame, 0, joined, at, b.frame.length);
+            at += b.frame.length;
+        }
+        return joined;
     }
 
     /** One stripe's mailbox and its task; the task runs on one pool thread at a time. */
@@ -184,17 +231,35 @@ final class FanOut {
 
         @Override
         public void run() {
-            for (int n = 0; n < BATCH; n++) {
+            int n = 0;
+            while (n < BATCH) {
                 Entry entry;
+                List<Broadcast> run = null;
                 synchronized (this) {
                     entry = mailbox.pollFirst();
                     if (entry == null) {
                         scheduled = false;
                         return;
                     }
+                    if (entry instanceof Broadcast first && first.extendsRun(mailbox.peekFirst(), first.frame.length)) {
+                        // Events published back to back: one write per stream for all of them.
+                        run = new ArrayList<>();
+                        run.add(first);
+                        int bytes = first.frame.length;
+                        while (n + run.size() < BATCH && first.extendsRun(mailbox.peekFirst(), bytes)) {
+                            Broadcast next = (Broadcast) mailbox.pollFirst();
+                            run.add(next);
+                            bytes += next.frame.length;
+                        }
+                    }
                 }
+                n += run == null ? 1 : run.size();
                 try {
-                    entry.deliver(index, FanOut.this);
+                    if (run == null) {
+                        entry.deliver(index, FanOut.this);
+                    } else {
+                        deliverRun(run, index, FanOut.this);
+                    }
                 } catch (RuntimeException e) {
                     log.warn("fan-out stripe {}: delivery failed", index, e);
                 }

@@ -11,6 +11,7 @@ import dev.handoff.core.support.TestServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -113,15 +114,7 @@ class RegistryContainerTest {
 
         // Occupy every pool thread: if publish delivered on the caller's thread, or waited for delivery,
         // events would arrive (or publish would not return) while the pool is held.
-        CountDownLatch held = new CountDownLatch(scheduler.parallelism());
-        CountDownLatch release = new CountDownLatch(1);
-        for (int i = 0; i < scheduler.parallelism(); i++) {
-            scheduler.executor().execute(() -> {
-                held.countDown();
-                awaitQuietly(release);
-            });
-        }
-        assertThat(held.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        CountDownLatch release = holdPool();
         long publishNanos;
         try {
             publishNanos = CompletableFuture.supplyAsync(() -> {
@@ -153,6 +146,88 @@ class RegistryContainerTest {
                         + "all %d deliveries received %d ms after the pool was freed (%.0f events/s delivered)%n",
                 server.name(), subscribers, events, events, publishNanos / 1e6, (long) subscribers * events,
                 deliveredNanos / 1_000_000, subscribers * (double) events / (deliveredNanos / 1e9));
+    }
+
+    /** Occupies every thread of the scheduler's pool until the returned latch is counted down. */
+    private static CountDownLatch holdPool() throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(scheduler.parallelism());
+        CountDownLatch release = new CountDownLatch(1);
+        for (int i = 0; i < scheduler.parallelism(); i++) {
+            scheduler.executor().execute(() -> {
+                held.countDown();
+                awaitQuietly(release);
+            });
+        }
+        assertThat(held.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        return release;
+    }
+
+    @Test
+    void aBacklogIsDeliveredAsRunsYetEachStreamGetsOnlyTheEventsOfItsSubscription() throws Exception {
+        use(StreamRegistry.builder());
+        // Three streams per role, so that every fan-out stripe holds some of each; the second topic names the role.
+        String[] roles = {"stay", "leave", "join"};
+        List<Conn> conns = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            String role = roles[i / 3];
+            conns.add(client.get(role.equals("join") ? "/sub?topic=join" : "/sub?topic=t&topic=" + role));
+            conns.get(i).head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        }
+        List<SseStream> leavers = new ArrayList<>();
+        List<SseStream> joiners = new ArrayList<>();
+        for (SseStream stream : takeOpened(9)) {
+            Set<String> topics = registry.subscriber(stream).orElseThrow().topics();
+            (topics.contains("leave") ? leavers : topics.contains("join") ? joiners : new ArrayList<SseStream>())
+                    .add(stream);
+        }
+        assertThat(leavers).hasSize(3);
+        assertThat(joiners).hasSize(3);
+        CountDownLatch release = holdPool();
+        try {
+            // Held pool: every event waits in the mailboxes, so the stripes find them back to back.
+            for (int i = 0; i < 40; i++) {
+                if (i == 10) {
+                    for (SseStream joiner : joiners) {
+                        assertThat(registry.subscribe(joiner, "t")).isTrue();
+                    }
+                }
+                if (i == 30) {
+                    for (SseStream leaver : leavers) {
+                        assertThat(registry.unsubscribe(leaver, "t")).isTrue();
+                    }
+                }
+                registry.publish("t", Integer.toString(i));
+            }
+            assertThat(registry.stats().eventsDelivered()).as("delivered while the pool was held").isZero();
+        } finally {
+            release.countDown();
+        }
+        // Then one more event for the topic: it follows every run in every mailbox.
+        registry.publish("t", "last");
+        List<String> all = numbers(0, 40);
+        for (int i = 0; i < 9; i++) {
+            List<String> expected = new ArrayList<>(i < 3 ? all : i < 6 ? numbers(0, 30) : numbers(10, 40));
+            if (i < 3 || i >= 6) {
+                expected.add("last");
+            }
+            assertThat(conns.get(i).awaitEvents(expected.size(), WAIT)).as("stream %d", i)
+                    .extracting(Event::data).containsExactlyElementsOf(expected);
+        }
+        long expectedDeliveries = 3 * 41 + 3 * 30 + 3 * 31;
+        Awaitility.await().atMost(WAIT).until(() -> registry.stats().eventsDelivered() >= expectedDeliveries);
+        assertThat(registry.stats().eventsDelivered()).isEqualTo(expectedDeliveries);
+        for (int i = 3; i < 6; i++) {
+            assertThat(conns.get(i).events()).as("leaver %d", i).extracting(Event::data)
+                    .containsExactlyElementsOf(numbers(0, 30));
+        }
+    }
+
+    private static List<String> numbers(int from, int to) {
+        List<String> list = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+            list.add(Integer.toString(i));
+        }
+        return list;
     }
 
     private static void awaitQuietly(CountDownLatch latch) {
