@@ -21,8 +21,12 @@ final class Result {
     int rounds;
     int connectionRounds;
     int completeConnectionRounds;
+    /** The /publish round trip, measured by the bench: POST sent → answer read. */
     double publishP50 = Double.NaN;
     double publishP99 = Double.NaN;
+    /** The publish call itself, measured by the server around its loop over the events. */
+    double publishCallP50 = Double.NaN;
+    double publishCallP99 = Double.NaN;
     double helloP50 = Double.NaN;
     double helloP99 = Double.NaN;
     long heapBase = -1;

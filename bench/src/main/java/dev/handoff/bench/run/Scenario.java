@@ -119,6 +119,7 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
     private void broadcast(LoadClient client, Control control, Result r, Progress progress) throws Exception {
         long[] latencies = new long[0];
         long[] publishes = new long[rounds];
+        long[] calls = new long[rounds];
         int done = 0;
         // Round 0 warms the server and the client up; it is not counted.
         for (int round = 0; round <= rounds; round++) {
@@ -148,6 +149,7 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
                 continue;
             }
             publishes[done] = publishNanos;
+            calls[done] = range[2];
             long[] more = result.latencies();
             latencies = Arrays.copyOf(latencies, latencies.length + more.length);
             System.arraycopy(more, 0, latencies, latencies.length - more.length, more.length);
@@ -169,6 +171,9 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
         long[] publishSorted = Result.sorted(Arrays.copyOf(publishes, done));
         r.publishP50 = Result.percentileMillis(publishSorted, 50);
         r.publishP99 = Result.percentileMillis(publishSorted, 99);
+        long[] callSorted = Result.sorted(Arrays.copyOf(calls, done));
+        r.publishCallP50 = Result.percentileMillis(callSorted, 50);
+        r.publishCallP99 = Result.percentileMillis(callSorted, 99);
     }
 
     private static void churn(LoadClient client, Control control, Result r, Progress progress) throws Exception {

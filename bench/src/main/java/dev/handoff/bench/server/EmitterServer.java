@@ -63,11 +63,13 @@ public class EmitterServer {
 
             @Override
             public void send(String topic, String event, String data) {
-                SseEmitter.SseEventBuilder e = SseEmitter.event().data(data);
-                if (event != null) {
-                    e.name(event);
-                }
+                // A builder per emitter: SseEventBuilder.build() appends to the builder, so one shared builder
+                // would send each emitter a longer event than the one before (and nothing shares the encoding).
                 for (SseEmitter emitter : EMITTERS) {
+                    SseEmitter.SseEventBuilder e = SseEmitter.event().data(data);
+                    if (event != null) {
+                        e.name(event);
+                    }
                     EmitterServer.send(emitter, e);
                 }
             }

@@ -21,7 +21,7 @@ public final class ServerMain {
 
     /** The servers, by the name the bench gives them. */
     public static final List<String> NAMES = List.of("handoff-tomcat", "handoff-jetty", "emitter-tomcat",
-            "blocking-platform", "blocking-virtual", "webflux-netty");
+            "emitter-jetty", "blocking-platform", "blocking-virtual", "webflux-netty");
 
     private ServerMain() {
     }
@@ -47,6 +47,7 @@ public final class ServerMain {
             case "handoff-tomcat" -> new SpringApplication(HandoffServer.class);
             case "handoff-jetty" -> new SpringApplication(HandoffServer.class, Jetty.class);
             case "emitter-tomcat" -> new SpringApplication(EmitterServer.class);
+            case "emitter-jetty" -> new SpringApplication(EmitterServer.class, Jetty.class);
             case "blocking-platform" -> new SpringApplication(BlockingServer.class);
             case "blocking-virtual" -> {
                 if (Runtime.version().feature() < 21) {
