@@ -5,7 +5,11 @@ import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The async cycle of one handed-off request, shared by its request body and its response stream.
@@ -18,8 +22,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class Exchange implements AsyncListener {
 
+    private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+
+    /**
+     * How long a container's error callback waits for a writer that is inside the output stream on another
+     * thread to leave it and complete the response. A non-blocking write returns in microseconds; this only
+     * bounds a container that misbehaves.
+     */
+    static final long WRITER_EXIT_MILLIS = 1000;
+
     final AsyncContext async;
     private final AtomicBoolean completed = new AtomicBoolean();
+    /** Counted down once the response is completed (by us, after the call returned, or by the container). */
+    private final CountDownLatch ended = new CountDownLatch(1);
     private volatile Connection response;
     private volatile BodyReader body;
 
@@ -38,7 +53,11 @@ final class Exchange implements AsyncListener {
     /** Completes the response; idempotent. */
     void complete() {
         if (completed.compareAndSet(false, true)) {
-            async.complete();
+            try {
+                async.complete();
+            } finally {
+                ended.countDown();
+            }
         }
     }
 
@@ -62,6 +81,8 @@ final class Exchange implements AsyncListener {
             async.complete();
         } catch (IllegalStateException alreadyAborted) {
             // Jetty: the aborted response is complete already.
+        } finally {
+            ended.countDown();
         }
     }
 
@@ -74,6 +95,7 @@ final class Exchange implements AsyncListener {
     @Override
     public void onComplete(AsyncEvent event) {
         boolean byUs = !completed.compareAndSet(false, true);
+        ended.countDown();
         Connection c = response;
         if (c != null && !byUs) {
             c.onContainerComplete();
@@ -110,6 +132,30 @@ final class Exchange implements AsyncListener {
         if (b != null) {
             b.onExchangeEnded(t);
         }
+        if (c != null) {
+            awaitCompletion(t);
+        }
+    }
+
+    /**
+     * The stream has ended; its response must be completed before this error callback returns. A container
+     * whose listeners leave the request in error answers it with an error-page dispatch and completes it
+     * itself (Tomcat): on a committed stream that is a second, failing completion, an error page written
+     * into the stream's connection, and log lines for what is only a client that went away. The stream
+     * completes its response on the thread that is inside the output stream when the error arrives, once it
+     * leaves: wait for that, a bounded time.
+     */
+    private void awaitCompletion(Throwable t) {
+        try {
+            if (ended.await(WRITER_EXIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        log.debug("a writer did not leave the output stream within {} ms of the container's error ({}); "
+                + "completing the response from the error callback", WRITER_EXIT_MILLIS, t.toString());
+        complete();
     }
 
     @Override

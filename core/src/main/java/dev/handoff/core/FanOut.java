@@ -32,8 +32,13 @@ final class FanOut {
     private static final Logger log = LoggerFactory.getLogger(FanOut.class);
     /** Entries a stripe delivers before giving its thread back to the pool. */
     private static final int BATCH = 32;
-    /** The most bytes of consecutive events joined into one write per stream. */
-    private static final int COALESCE_BYTES = Connection.COALESCE_BYTES;
+    /**
+     * The most bytes of consecutive events joined into one write per stream: about one socket buffer of the
+     * container (Tomcat's is 8 KiB). A larger write is rarely taken at once: the writer then waits for the
+     * container's write-possible callback, which under load comes late, while the stripe keeps filling the
+     * stream's queue. Runs of small events join many; events of 4 KiB or more go one per visit.
+     */
+    private static final int COALESCE_BYTES = 8 * 1024;
 
     /** Work for one stripe: an event for the stripe's subscribers of a topic, or one stream's replay. */
     interface Entry {

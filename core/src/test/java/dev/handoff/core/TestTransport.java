@@ -21,6 +21,8 @@ final class TestTransport implements Transport {
     public final AtomicInteger overlaps = new AtomicInteger();
     public volatile IOException failWrites;
     public volatile Runnable insideIsReady;
+    /** Runs when the writer completes the response, as the servlet transport completes its exchange. */
+    public volatile Runnable onComplete;
     private final AtomicInteger inside = new AtomicInteger();
 
     @Override
@@ -71,6 +73,10 @@ final class TestTransport implements Transport {
     @Override
     public void complete() {
         completes.incrementAndGet();
+        Runnable hook = onComplete;
+        if (hook != null) {
+            hook.run();
+        }
     }
 
     public String text() {

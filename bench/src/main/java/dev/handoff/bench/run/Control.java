@@ -45,7 +45,7 @@ final class Control {
         return System.nanoTime() - start;
     }
 
-    /** @return {first, last, nanoseconds the server spent in the publish call} */
+    /** @return {first, last, nanoseconds the server spent in the publish call, CPU nanoseconds of that call} */
     long[] publish(int n, int size, Duration timeout) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/publish?n=" + n + "&size=" + size))
                 .timeout(timeout).POST(HttpRequest.BodyPublishers.noBody()).build();
@@ -53,7 +53,8 @@ final class Control {
         if (r.statusCode() != 200) {
             throw new IOException("/publish answered " + r.statusCode() + " " + r.body());
         }
-        return new long[] {number(r.body(), "first"), number(r.body(), "last"), number(r.body(), "callNanos")};
+        return new long[] {number(r.body(), "first"), number(r.body(), "last"), number(r.body(), "callNanos"),
+                number(r.body(), "callCpuNanos")};
     }
 
     Stats stats(boolean gc) throws IOException, InterruptedException {

@@ -147,8 +147,9 @@ final class Report {
                         + b.server + ")", h.fanoutP99 / b.fanoutP99, "%.2f×", h.fanoutP99 <= 0.5 * b.fanoutP99),
                         () -> target(md, handoff + ": 10k fan-out p99 ≤ 0.5× the best alternative",
                                 "no alternative held 10k streams with every event delivered", h.complete()));
-                target(md, handoff + ": publish call p99 ≤ 5 ms at 10k (in the server; round trip "
-                        + ms(h.publishP99) + " ms)", h.publishCallP99, "%.2f ms", h.publishCallP99 <= 5);
+                target(md, handoff + ": publish call p99 ≤ 5 ms at 10k (in the server; its CPU time "
+                        + ms(h.publishCallCpuP99) + " ms; round trip " + ms(h.publishP99) + " ms)", h.publishCallP99,
+                        "%.2f ms", h.publishCallP99 <= 5);
                 String emitter = "emitter-" + handoff.substring("handoff-".length());
                 String container = handoff.endsWith("tomcat") ? "Tomcat" : "Jetty";
                 find(emitter, "idle-10k").ifPresent(e -> target(md, handoff + ": heap per stream ≤ 0.5× SseEmitter's ("

@@ -27,6 +27,8 @@ final class Result {
     /** The publish call itself, measured by the server around its loop over the events. */
     double publishCallP50 = Double.NaN;
     double publishCallP99 = Double.NaN;
+    /** The CPU time of that call: the rest of its wall time it waited for a core. */
+    double publishCallCpuP99 = Double.NaN;
     double helloP50 = Double.NaN;
     double helloP99 = Double.NaN;
     long heapBase = -1;

@@ -120,6 +120,7 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
         long[] latencies = new long[0];
         long[] publishes = new long[rounds];
         long[] calls = new long[rounds];
+        long[] callCpu = new long[rounds];
         int done = 0;
         // Round 0 warms the server and the client up; it is not counted.
         for (int round = 0; round <= rounds; round++) {
@@ -150,6 +151,7 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
             }
             publishes[done] = publishNanos;
             calls[done] = range[2];
+            callCpu[done] = range[3];
             long[] more = result.latencies();
             latencies = Arrays.copyOf(latencies, latencies.length + more.length);
             System.arraycopy(more, 0, latencies, latencies.length - more.length, more.length);
@@ -174,6 +176,7 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
         long[] callSorted = Result.sorted(Arrays.copyOf(calls, done));
         r.publishCallP50 = Result.percentileMillis(callSorted, 50);
         r.publishCallP99 = Result.percentileMillis(callSorted, 99);
+        r.publishCallCpuP99 = Result.percentileMillis(Result.sorted(Arrays.copyOf(callCpu, done)), 99);
     }
 
     private static void churn(LoadClient client, Control control, Result r, Progress progress) throws Exception {

@@ -36,6 +36,8 @@ public final class ServerMain {
         props.put("server.address", "127.0.0.1");
         props.put("spring.main.banner-mode", "off");
         props.put("logging.level.root", "warn");
+        // Handoff logs a stream cut for being slow (or failing) at INFO or above: keep those in the server's log.
+        props.put("logging.level.dev.handoff", "info");
         props.put("server.tomcat.max-connections", "30000");
         props.put("server.tomcat.accept-count", "1000");
         props.put("spring.mvc.async.request-timeout", "-1");

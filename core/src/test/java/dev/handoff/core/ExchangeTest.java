@@ -1,0 +1,92 @@
+package dev.handoff.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import java.io.IOException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The container's error callback against a writer inside the output stream on another thread: the
+ * response must be completed before the callback returns, or Tomcat answers the error itself (an error
+ * page dispatch into the stream, then a second completion that fails).
+ */
+class ExchangeTest {
+
+    private static final StreamScheduler NEVER_TICKS = StreamScheduler.create(1, Duration.ofHours(1));
+    private static final Duration WAIT = Duration.ofSeconds(5);
+
+    @AfterAll
+    static void stopScheduler() {
+        NEVER_TICKS.close();
+    }
+
+    @Test
+    void anErrorCallbackReturnsOnlyOnceTheWriterLeftTheStreamAndCompletedTheResponse() throws Exception {
+        List<String> order = new CopyOnWriteArrayList<>();
+        // Only complete() is called on the async context here; it records when.
+        AsyncContext async = (AsyncContext) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {AsyncContext.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("complete")) {
+                        order.add("complete");
+                    }
+                    return null;
+                });
+        Exchange exchange = new Exchange(async);
+        TestTransport transport = new TestTransport();
+        transport.onComplete = exchange::complete;
+        Connection c = new Connection("GET /error-race", StreamOptions.defaults().withScheduler(NEVER_TICKS), null,
+                null, System::nanoTime);
+        c.start(transport);
+        c.onWritePossible();
+        exchange.attach(c);
+
+        // The writer stops inside isReady(), as if the container's error arrived mid-write.
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        transport.insideIsReady = () -> {
+            inside.countDown();
+            awaitQuietly(release);
+        };
+        Thread writer = new Thread(() -> c.write(new byte[] {'x'}, 0, 1), "writer");
+        writer.start();
+        assertThat(inside.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+        Thread container = new Thread(() -> {
+            exchange.onError(new AsyncEvent(async, new IOException("Connection reset by peer")));
+            order.add("onError returned");
+        }, "container");
+        container.start();
+        // Release the writer once the callback has either returned or is waiting for it.
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!EnumSet.of(Thread.State.WAITING, Thread.State.TIMED_WAITING, Thread.State.TERMINATED)
+                .contains(container.getState()) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        release.countDown();
+        writer.join(WAIT.toMillis());
+        container.join(WAIT.toMillis());
+
+        assertThat(order).containsExactly("complete", "onError returned");
+        assertThat(c.whenClosed().toCompletableFuture().get(1, TimeUnit.SECONDS).reason())
+                .isEqualTo(CloseReason.CLIENT_GONE);
+        assertThat(transport.overlaps.get()).isZero();
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
