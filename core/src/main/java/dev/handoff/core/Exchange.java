@@ -133,29 +133,40 @@ final class Exchange implements AsyncListener {
             b.onExchangeEnded(t);
         }
         if (c != null) {
-            awaitCompletion(t);
+            completeInErrorCallback(t);
         }
     }
 
     /**
-     * The stream has ended; its response must be completed before this error callback returns. A container
-     * whose listeners leave the request in error answers it with an error-page dispatch and completes it
-     * itself (Tomcat): on a committed stream that is a second, failing completion, an error page written
-     * into the stream's connection, and log lines for what is only a client that went away. The stream
-     * completes its response on the thread that is inside the output stream when the error arrives, once it
-     * leaves: wait for that, a bounded time.
+     * The stream has ended; the response must be completed from this error callback, before it returns. A
+     * container whose listeners leave the request in error answers it itself with an error-page dispatch
+     * and a completion of its own (Tomcat): on a committed stream that is an error page written into the
+     * stream's connection, sometimes a second completion that fails, and log lines for what is only a
+     * client that went away. Two things stand in the way. A writer may be inside the output stream on
+     * another thread: it completes the response when it leaves, so wait for that, a bounded time. And the
+     * response may have been completed a moment before the error arrived (a failed write ends the stream
+     * at once), yet the container put the request back into error (Tomcat does, when the error follows a
+     * failed write): complete it again here, which the container takes or refuses as already done.
      */
-    private void awaitCompletion(Throwable t) {
+    private void completeInErrorCallback(Throwable t) {
+        boolean writerLeft = false;
         try {
-            if (ended.await(WRITER_EXIT_MILLIS, TimeUnit.MILLISECONDS)) {
-                return;
-            }
+            writerLeft = ended.await(WRITER_EXIT_MILLIS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        log.debug("a writer did not leave the output stream within {} ms of the container's error ({}); "
-                + "completing the response from the error callback", WRITER_EXIT_MILLIS, t.toString());
-        complete();
+        if (!writerLeft) {
+            log.debug("a writer did not leave the output stream within {} ms of the container's error ({}); "
+                    + "completing the response from the error callback", WRITER_EXIT_MILLIS, t.toString());
+        }
+        completed.set(true);
+        try {
+            async.complete();
+        } catch (IllegalStateException alreadyComplete) {
+            // The container took the first completion: nothing is left to do.
+        } finally {
+            ended.countDown();
+        }
     }
 
     @Override

@@ -33,14 +33,7 @@ class ExchangeTest {
     @Test
     void anErrorCallbackReturnsOnlyOnceTheWriterLeftTheStreamAndCompletedTheResponse() throws Exception {
         List<String> order = new CopyOnWriteArrayList<>();
-        // Only complete() is called on the async context here; it records when.
-        AsyncContext async = (AsyncContext) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {AsyncContext.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("complete")) {
-                        order.add("complete");
-                    }
-                    return null;
-                });
+        AsyncContext async = recording(order);
         Exchange exchange = new Exchange(async);
         TestTransport transport = new TestTransport();
         transport.onComplete = exchange::complete;
@@ -76,10 +69,44 @@ class ExchangeTest {
         writer.join(WAIT.toMillis());
         container.join(WAIT.toMillis());
 
-        assertThat(order).containsExactly("complete", "onError returned");
+        assertThat(transport.completes.get()).as("completions by the writer").isEqualTo(1);
+        assertThat(order).as("the writer's completion, the callback's own, then the callback returns")
+                .containsExactly("complete", "complete", "onError returned");
         assertThat(c.whenClosed().toCompletableFuture().get(1, TimeUnit.SECONDS).reason())
                 .isEqualTo(CloseReason.CLIENT_GONE);
         assertThat(transport.overlaps.get()).isZero();
+    }
+
+    @Test
+    void anErrorAfterTheStreamCompletedItsResponseCompletesItAgainFromTheCallback() {
+        // Tomcat puts a request whose write just failed back into error, after the stream had completed it.
+        List<String> order = new CopyOnWriteArrayList<>();
+        AsyncContext async = recording(order);
+        Exchange exchange = new Exchange(async);
+        TestTransport transport = new TestTransport();
+        transport.onComplete = exchange::complete;
+        Connection c = new Connection("GET /failed-write", StreamOptions.defaults().withScheduler(NEVER_TICKS), null,
+                null, System::nanoTime);
+        c.start(transport);
+        c.onWritePossible();
+        exchange.attach(c);
+        transport.failWrites = new IOException("Broken pipe");
+        c.write(new byte[] {'x'}, 0, 1);
+        assertThat(order).as("the failed write ended the stream and completed the response").containsExactly("complete");
+
+        exchange.onError(new AsyncEvent(async, new IOException("Broken pipe")));
+        assertThat(order).containsExactly("complete", "complete");
+    }
+
+    /** An async context on which only complete() is called; it records each call. */
+    private AsyncContext recording(List<String> order) {
+        return (AsyncContext) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {AsyncContext.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("complete")) {
+                        order.add("complete");
+                    }
+                    return null;
+                });
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

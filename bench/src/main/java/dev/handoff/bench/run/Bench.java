@@ -2,6 +2,7 @@ package dev.handoff.bench.run;
 
 import dev.handoff.bench.server.ServerMain;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -20,6 +21,7 @@ import java.util.stream.Stream;
  * <pre>
  * bench/run                                              # everything
  * bench/run --servers=handoff-tomcat,emitter-tomcat --scenarios=idle-1k,idle-10k
+ * bench/run --java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java   # every server on JDK 25
  * </pre>
  */
 public final class Bench {
@@ -40,15 +42,16 @@ public final class Bench {
         Map<String, String> options = new LinkedHashMap<>();
         for (String arg : args) {
             if (!arg.startsWith("--") || !arg.contains("=")) {
-                throw new IllegalArgumentException("options are --servers=a,b --scenarios=x,y --out=dir --java-virtual="
-                        + "path; not " + arg);
+                throw new IllegalArgumentException("options are --servers=a,b --scenarios=x,y --out=dir --java=path "
+                        + "--java-virtual=path; not " + arg);
             }
             options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
         }
         List<String> servers = pick(options.getOrDefault("servers", "all"), ServerMain.NAMES);
         List<String> scenarios = pick(options.getOrDefault("scenarios", "all"), List.copyOf(SCENARIOS.keySet()));
         Path out = Path.of(options.getOrDefault("out", "bench/results"));
-        String java17 = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // Every server but blocking-virtual runs on --java (default: the JVM running the bench, 17 here).
+        String java17 = options.getOrDefault("java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
         String javaVirtual = options.getOrDefault("java-virtual", findJdk21Plus());
         if (servers.contains("blocking-virtual") && javaVirtual == null) {
             throw new IllegalStateException("blocking-virtual needs a JDK 21+; pass --java-virtual=/path/to/bin/java");
@@ -132,6 +135,25 @@ public final class Bench {
         return -1;
     }
 
+    /** The first line of {@code java -version}: which JVM a server ran on. */
+    private static String versionOf(String java) {
+        if (java == null) {
+            return "none";
+        }
+        try {
+            Process p = new ProcessBuilder(java, "-version").redirectErrorStream(true).start();
+            String first = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                    .lines().findFirst().orElse("?");
+            p.waitFor();
+            return first.replace('"', '\'');
+        } catch (IOException e) {
+            return "unknown: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
     private static String header(String java17, String javaVirtual) throws IOException {
         String memory = Files.readAllLines(Path.of("/proc/meminfo")).get(0).replaceAll("\\s+", " ");
         return "# Handoff benchmarks\n\n"
@@ -140,8 +162,8 @@ public final class Bench {
                 + System.getProperty("os.version") + ". Client and servers share the machine (loopback only); "
                 + "the client is one JVM with one non-blocking loop thread.\n\n"
                 + "- Servers: Spring Boot 3.5 apps on one class path, a fresh process per scenario, `"
-                + String.join(" ", ServerProcess.JVM_FLAGS) + "`, on " + java17 + " (" + Runtime.version()
-                + "); blocking-virtual on " + javaVirtual + ".\n"
+                + String.join(" ", ServerProcess.JVM_FLAGS) + "`, on " + java17 + " (" + versionOf(java17)
+                + "); blocking-virtual on " + javaVirtual + " (" + versionOf(javaVirtual) + ").\n"
                 + "- Containers: Tomcat and Jetty with Spring Boot's defaults (200 threads), max-connections 30,000; "
                 + "WebFlux on Reactor Netty. Every server sends a heartbeat comment every 5 s on an idle stream.\n"
                 + "- Re-run: `bench/run` (everything) or `bench/run --servers=a,b --scenarios=x,y`.\n";
