@@ -40,6 +40,11 @@ final class ServerProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(java);
         command.addAll(JVM_FLAGS);
+        // Extra flags for a profiling run, e.g. BENCH_JVM_FLAGS=-XX:StartFlightRecording=filename=/tmp/s.jfr
+        String extra = System.getenv("BENCH_JVM_FLAGS");
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().split("\\s+")));
+        }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.handoff.bench.server.ServerMain",
                 name, Integer.toString(port)));
         Files.createDirectories(logDir);
