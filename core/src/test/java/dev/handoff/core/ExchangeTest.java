@@ -36,12 +36,7 @@ class ExchangeTest {
         AsyncContext async = recording(order);
         Exchange exchange = new Exchange(async);
         TestTransport transport = new TestTransport();
-        transport.onComplete = exchange::complete;
-        Connection c = new Connection("GET /error-race", StreamOptions.defaults().withScheduler(NEVER_TICKS), null,
-                null, System::nanoTime);
-        c.start(transport);
-        c.onWritePossible();
-        exchange.attach(c);
+        Connection c = attached(exchange, transport, "GET /error-race");
 
         // The writer stops inside isReady(), as if the container's error arrived mid-write.
         CountDownLatch inside = new CountDownLatch(1);
@@ -84,18 +79,24 @@ class ExchangeTest {
         AsyncContext async = recording(order);
         Exchange exchange = new Exchange(async);
         TestTransport transport = new TestTransport();
-        transport.onComplete = exchange::complete;
-        Connection c = new Connection("GET /failed-write", StreamOptions.defaults().withScheduler(NEVER_TICKS), null,
-                null, System::nanoTime);
-        c.start(transport);
-        c.onWritePossible();
-        exchange.attach(c);
+        Connection c = attached(exchange, transport, "GET /failed-write");
         transport.failWrites = new IOException("Broken pipe");
         c.write(new byte[] {'x'}, 0, 1);
         assertThat(order).as("the failed write ended the stream and completed the response").containsExactly("complete");
 
         exchange.onError(new AsyncEvent(async, new IOException("Broken pipe")));
         assertThat(order).containsExactly("complete", "complete");
+    }
+
+    /** A stream past its first write-possible, bound to the exchange as a handoff binds it. */
+    private static Connection attached(Exchange exchange, TestTransport transport, String description) {
+        transport.onComplete = exchange::complete;
+        Connection c = new Connection(description, StreamOptions.defaults().withScheduler(NEVER_TICKS), null, null,
+                System::nanoTime);
+        c.start(transport);
+        c.onWritePossible();
+        exchange.attach(c);
+        return c;
     }
 
     /** An async context on which only complete() is called; it records each call. */
