@@ -9,19 +9,12 @@ import dev.handoff.core.StreamingProxy;
 import dev.handoff.core.Subscriber;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
-import jakarta.servlet.DispatcherType;
-import jakarta.servlet.FilterChain;
-import jakarta.servlet.RequestDispatcher;
-import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
 import java.net.URI;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
-import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -35,7 +28,6 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /** A Spring Boot application that streams the ways a user would, for the starter's server tests. */
 @SpringBootApplication
@@ -146,38 +138,6 @@ public class StreamingApplication {
     @Bean
     OpenStreams openStreams() {
         return new OpenStreams();
-    }
-
-    /** Counts the container's error dispatches for stream requests: a client that leaves must cause none. */
-    public static final class StreamErrorDispatches extends OncePerRequestFilter {
-        public final AtomicInteger count = new AtomicInteger();
-
-        @Override
-        protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
-                throws ServletException, IOException {
-            Object uri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
-            if (uri != null && uri.toString().startsWith("/tasks/")) {
-                count.incrementAndGet();
-            }
-            chain.doFilter(request, response);
-        }
-
-        @Override
-        protected boolean shouldNotFilterErrorDispatch() {
-            return false;
-        }
-    }
-
-    @Bean
-    StreamErrorDispatches streamErrorDispatches() {
-        return new StreamErrorDispatches();
-    }
-
-    @Bean
-    FilterRegistrationBean<StreamErrorDispatches> streamErrorDispatchesRegistration(StreamErrorDispatches filter) {
-        FilterRegistrationBean<StreamErrorDispatches> registration = new FilterRegistrationBean<>(filter);
-        registration.setDispatcherTypes(DispatcherType.ERROR);
-        return registration;
     }
 
     @Bean
