@@ -193,6 +193,11 @@ final class Connection implements Timed {
         return admission == OutboundQueue.Admission.QUEUED ? Delivery.QUEUED : Delivery.DROPPED;
     }
 
+    /** The most bytes its queue holds (beyond a single larger write into an empty queue). */
+    int queueBound() {
+        return queue.bound();
+    }
+
     /** From now on, adds the bytes the container takes to {@code counter} (a registry's total). */
     void countBytesInto(LongAdder counter) {
         this.byteCounter = counter;

@@ -151,7 +151,9 @@ final class FanOut {
     /**
      * Delivers consecutive events of one topic to the stripe's subscribers. A subscriber that gets all of them
      * (nearly every one: only a stream that joined or left inside the run does not) gets them as one write,
-     * built once for the stripe: one container write and one flush per stream instead of one per event.
+     * built once for the stripe: one container write and one flush per stream instead of one per event. The
+     * joined write is queued or refused as a whole; a stream whose queue bound is under four times the run's
+     * length gets the events one by one instead, so that joining never cuts a stream that would have kept up.
      */
     private static void deliverRun(List<Broadcast> run, int stripe, FanOut fanOut) {
         Broadcast first = run.get(0);
@@ -160,7 +162,7 @@ final class FanOut {
         long queued = 0;
         long missed = 0;
         for (Topic.Subscription sub : first.topic.stripes[stripe]) {
-            if (sub.covers(first.seq) && sub.covers(last.seq)) {
+            if (sub.covers(first.seq) && sub.covers(last.seq) && joined.length <= sub.member.maxJoinedBytes) {
                 if (sub.member.deliver(joined) == Connection.Delivery.QUEUED) {
                     queued += run.size();
                 } else {

@@ -14,6 +14,11 @@ final class Member implements Subscriber {
     final Principal principal;
     /** The fan-out stripe that delivers to this stream: all its events go through one mailbox, in order. */
     final int stripe;
+    /**
+     * The longest run of joined events this stream takes as one write: a quarter of its queue bound, so that
+     * joining never makes it overflow where the same events one by one would have fitted.
+     */
+    final int maxJoinedBytes;
 
     // ---- Guarded by the registry's lock.
     final Map<String, Topic.Subscription> subscriptions = new LinkedHashMap<>();
@@ -27,6 +32,7 @@ final class Member implements Subscriber {
         this.clientKey = clientKey;
         this.principal = principal;
         this.stripe = stripe;
+        this.maxJoinedBytes = stream.connection.queueBound() / 4;
     }
 
     /** Under the registry's lock, after {@link #subscriptions} changed. */
