@@ -75,7 +75,8 @@ final class Exchange implements AsyncListener {
                 response.sendError(-1);
             }
         } catch (IOException | IllegalStateException notSupported) {
-            // This container cannot abort: complete below.
+            // Not this way on this container (Tomcat): its own action, or else complete below.
+            TomcatAbort.closeNow(async.getResponse());
         }
         try {
             async.complete();

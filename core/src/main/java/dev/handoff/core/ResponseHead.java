@@ -23,6 +23,8 @@ public final class ResponseHead {
     private final int status;
     private final List<Header> headers = new ArrayList<>();
     private String contentType;
+    /** A length known before the body streams (a proxied backend's), or -1: the body is chunked. */
+    private long contentLength = -1;
 
     ResponseHead(Handoff handoff, int status) {
         if (status < 100 || status > 599) {
@@ -61,6 +63,15 @@ public final class ResponseHead {
         return handoff.openBytes(this);
     }
 
+    /** For a body whose length is known before it streams (a proxied backend's): the client gets it. */
+    ResponseHead contentLength(long length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("Content-Length must not be negative: " + length);
+        }
+        this.contentLength = length;
+        return this;
+    }
+
     int status() {
         return status;
     }
@@ -80,6 +91,9 @@ public final class ResponseHead {
         }
         if (contentType != null) {
             response.setContentType(contentType);
+        }
+        if (contentLength >= 0) {
+            response.setContentLengthLong(contentLength);
         }
     }
 

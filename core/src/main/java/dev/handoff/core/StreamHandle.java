@@ -35,8 +35,8 @@ public interface StreamHandle extends AutoCloseable {
 
     /**
      * Ends the stream now, discarding queued bytes; their write completions fail. The body is unfinished, so
-     * the connection is cut where the container allows it (Jetty), and the client cannot take the truncated
-     * body for a whole one; elsewhere the response is completed. Idempotent.
+     * the connection is cut (Jetty and Tomcat), and the client cannot take the truncated body for a whole
+     * one; on a container that offers no way to cut it, the response is completed. Idempotent.
      */
     void abort(CloseReason reason, String detail);
 

@@ -40,11 +40,12 @@ import org.slf4j.LoggerFactory;
  * no total time-out cuts a long stream: only the connect time-out, the time to the response's start, and
  * the idle time between chunks. Before the response starts, a backend that refuses or resets is answered
  * 502 and a time-out 504, each with a short body. A backend that fails mid-body aborts the client's
- * response (the connection is cut where the container allows it). A client that leaves cancels the
+ * response (its connection is cut). A client that leaves cancels the
  * backend exchange at once. Beyond {@code maxConcurrent} exchanges, requests are refused with 503 and
  * {@code Retry-After}.
  *
- * <p>The backend's {@code Content-Length} is not passed on: the response is streamed chunked.
+ * <p>The backend's {@code Content-Length} is passed on where it is valid; a response without one is streamed
+ * chunked.
  */
 public final class StreamingProxy {
 
@@ -215,7 +216,7 @@ public final class StreamingProxy {
                 }
             });
             headers.removeHopByHop();
-            headers.remove("Content-Length");
+            passLength(headers, info.statusCode());
             ProxyHooks.Reply reply = hooks.onResponse(info.statusCode(), headers);
             if (reply != null) {
                 answer(reply.status(), reply.contentType(), reply.body());
@@ -237,6 +238,8 @@ public final class StreamingProxy {
             headers.forEach((name, value) -> {
                 if (name.equalsIgnoreCase("Content-Type")) {
                     head.contentType(value);
+                } else if (name.equalsIgnoreCase("Content-Length")) {
+                    lengthOf(value, head);
                 } else {
                     head.addHeader(name, value);
                 }
@@ -245,6 +248,37 @@ public final class StreamingProxy {
                     handoff.options().scheduler());
             relay = r;
             return HttpResponse.BodySubscribers.fromSubscriber(r, s -> null);
+        }
+
+        /**
+         * Keeps the backend's {@code Content-Length} where it is one valid length of a response that may have
+         * a body: the client then knows the size, and a body cut short by a backend failure is short of it as
+         * well as cut. Otherwise the response is streamed chunked.
+         */
+        private void passLength(ProxyHeaders headers, int code) {
+            List<String> lengths = headers.all("Content-Length");
+            headers.remove("Content-Length");
+            if (lengths.size() != 1 || code < 200 || code == 204 || code == 304) {
+                return;
+            }
+            String value = lengths.get(0).trim();
+            if (!value.isEmpty() && value.length() <= 18 && value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                headers.add("Content-Length", value);
+            }
+        }
+
+        /** A length a hook left unparsable, or negative, is dropped: the body then goes chunked. */
+        private void lengthOf(String value, ResponseHead head) {
+            try {
+                long length = Long.parseLong(value.trim());
+                if (length >= 0) {
+                    head.contentLength(length);
+                    return;
+                }
+            } catch (NumberFormatException e) {
+                // Dropped below.
+            }
+            log.debug("proxy to {}: ignoring Content-Length {} (not a length); the body goes chunked", target, value);
         }
 
         private boolean bodyAllowed(int code) {
