@@ -75,6 +75,9 @@ final class Report {
     }
 
     private void idleTable(StringBuilder md) {
+        if (idle().isEmpty()) {
+            return;
+        }
         md.append("\n## Idle streams, then broadcast\n\n")
                 .append("Streams opened at up to ").append(Scenario.RAMP_PER_SECOND).append("/s, measured idle, then 10 rounds ")
                 .append("of 5 events of 256 B. Fan-out: POST sent → event read, over every (client, event).\n\n")
