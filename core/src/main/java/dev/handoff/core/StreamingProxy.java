@@ -239,7 +239,7 @@ public final class StreamingProxy {
                 if (name.equalsIgnoreCase("Content-Type")) {
                     head.contentType(value);
                 } else if (name.equalsIgnoreCase("Content-Length")) {
-                    lengthOf(value, head);
+                    setLength(value, head);
                 } else {
                     head.addHeader(name, value);
                 }
@@ -258,27 +258,29 @@ public final class StreamingProxy {
         private void passLength(ProxyHeaders headers, int code) {
             List<String> lengths = headers.all("Content-Length");
             headers.remove("Content-Length");
-            if (lengths.size() != 1 || code < 200 || code == 204 || code == 304) {
-                return;
-            }
-            String value = lengths.get(0).trim();
-            if (!value.isEmpty() && value.length() <= 18 && value.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                headers.add("Content-Length", value);
+            if (lengths.size() == 1 && code >= 200 && code != 204 && code != 304 && lengthOf(lengths.get(0)) >= 0) {
+                headers.add("Content-Length", lengths.get(0).trim());
             }
         }
 
-        /** A length a hook left unparsable, or negative, is dropped: the body then goes chunked. */
-        private void lengthOf(String value, ResponseHead head) {
-            try {
-                long length = Long.parseLong(value.trim());
-                if (length >= 0) {
-                    head.contentLength(length);
-                    return;
-                }
-            } catch (NumberFormatException e) {
-                // Dropped below.
+        /** The body's length for the client; one a hook left unparsable is dropped, and the body goes chunked. */
+        private void setLength(String value, ResponseHead head) {
+            long length = lengthOf(value);
+            if (length >= 0) {
+                head.contentLength(length);
+            } else {
+                log.debug("proxy to {}: ignoring Content-Length {} (not a length); the body goes chunked", target,
+                        value);
             }
-            log.debug("proxy to {}: ignoring Content-Length {} (not a length); the body goes chunked", target, value);
+        }
+
+        /** A {@code Content-Length} value as a number of bytes, or -1 if it is not one. */
+        private static long lengthOf(String value) {
+            String v = value.trim();
+            if (v.isEmpty() || v.length() > 18 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return -1;
+            }
+            return Long.parseLong(v);
         }
 
         private boolean bodyAllowed(int code) {

@@ -23,24 +23,44 @@ final class TomcatAbort {
     private TomcatAbort() {
     }
 
+    /** Tomcat's CLOSE_NOW, looked up once per facade class; null where it cannot be reached. */
+    private static final ClassValue<CloseNow> CLOSE_NOW = new ClassValue<>() {
+        @Override
+        protected CloseNow computeValue(Class<?> facade) {
+            if (!facade.getName().equals(FACADE)) {
+                return null;
+            }
+            try {
+                Field response = facade.getDeclaredField("response");
+                response.setAccessible(true);
+                Method coyoteResponse = response.getType().getMethod("getCoyoteResponse");
+                Class<?> coyote = coyoteResponse.getReturnType();
+                Class<?> actionCode = Class.forName("org.apache.coyote.ActionCode", false, coyote.getClassLoader());
+                return new CloseNow(response, coyoteResponse, coyote.getMethod("action", actionCode, Object.class),
+                        enumConstant(actionCode, "CLOSE_NOW"));
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                log.debug("cannot reach Tomcat's CLOSE_NOW action: {}", e.toString());
+                return null;
+            }
+        }
+    };
+
+    private record CloseNow(Field response, Method coyoteResponse, Method action, Object closeNow) {
+    }
+
     /** Returns true if the connection of {@code response} will be closed without finishing its body. */
     static boolean closeNow(ServletResponse response) {
         ServletResponse r = response;
         while (r instanceof ServletResponseWrapper w) {
             r = w.getResponse();
         }
-        if (r == null || !r.getClass().getName().equals(FACADE)) {
+        CloseNow handle = r == null ? null : CLOSE_NOW.get(r.getClass());
+        if (handle == null) {
             return false;
         }
         try {
-            Field field = r.getClass().getDeclaredField("response");
-            field.setAccessible(true);
-            Object connectorResponse = field.get(r);
-            Object coyote = connectorResponse.getClass().getMethod("getCoyoteResponse").invoke(connectorResponse);
-            Class<?> actionCode = Class.forName("org.apache.coyote.ActionCode", false,
-                    coyote.getClass().getClassLoader());
-            Method action = coyote.getClass().getMethod("action", actionCode, Object.class);
-            action.invoke(coyote, enumConstant(actionCode, "CLOSE_NOW"), null);
+            Object coyote = handle.coyoteResponse().invoke(handle.response().get(r));
+            handle.action().invoke(coyote, handle.closeNow(), null);
             return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
             log.debug("cannot cut the connection through Tomcat's CLOSE_NOW action: {}", e.toString());
