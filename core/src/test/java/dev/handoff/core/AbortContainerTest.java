@@ -7,6 +7,8 @@ import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;
 import dev.handoff.core.support.TestServer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -43,5 +45,45 @@ class AbortContainerTest {
             System.out.printf("[figures] %s: an aborted stream ends the client's body as '%s'%n", server.name(),
                     abortedEnd);
         }
+    }
+
+    @Test
+    void streamsOpenedAfterManyAbortsAreUntouchedByThem() throws Exception {
+        BlockingQueue<SseStream> opened = new LinkedBlockingQueue<>();
+        TestApp app = new TestApp().route("/sse", (req, resp) -> opened.add(Handoff.from(req).sse()));
+        try (TestServer server = TestServer.start(app); StreamClient client = new StreamClient(server.port())) {
+            for (int round = 0; round < 3; round++) {
+                List<Conn> conns = client.openAll("/sse", 500, 100, WAIT);
+                List<SseStream> streams = take(opened, conns.size());
+                streams.forEach(s -> s.send("before"));
+                for (Conn c : conns) {
+                    c.awaitEventCount(1, WAIT);
+                }
+                streams.forEach(s -> s.abort(CloseReason.SHUTDOWN, "round over"));
+                // At once, while the container is still cutting the aborted connections.
+                List<Conn> fresh = client.openAll("/sse", 20, 20, WAIT);
+                List<SseStream> freshStreams = take(opened, fresh.size());
+                freshStreams.forEach(s -> s.send("after"));
+                for (Conn c : fresh) {
+                    c.awaitEventCount(1, WAIT);
+                }
+                assertThat(freshStreams).allMatch(StreamHandle::isOpen);
+                assertThat(fresh).allMatch(c -> !c.ended.isDone());
+                for (Conn c : conns) {
+                    assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("closed");
+                }
+                freshStreams.forEach(s -> s.abort(CloseReason.SHUTDOWN, "round over"));
+            }
+        }
+    }
+
+    private static List<SseStream> take(BlockingQueue<SseStream> opened, int n) throws InterruptedException {
+        List<SseStream> streams = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            SseStream s = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(s).as("stream %d of %d opened", i + 1, n).isNotNull();
+            streams.add(s);
+        }
+        return streams;
     }
 }

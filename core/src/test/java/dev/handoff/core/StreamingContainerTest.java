@@ -161,7 +161,9 @@ class StreamingContainerTest {
         streams.add(stalledStream);
 
         String data = "x".repeat(1024);
-        int perRound = 32;
+        // A round is a quarter of the bound: a healthy stream whose first write waits for the container's
+        // first onWritePossible (late on a loaded machine) must still hold a whole round.
+        int perRound = SLOW_BOUND / 4 / 1024;
         long seq = 0;
         long maxQueued = 0;
         long maxRoundMillis = 0;
@@ -176,6 +178,10 @@ class StreamingContainerTest {
                     }
                 }
                 maxQueued = Math.max(maxQueued, stalledStream.queuedBytes());
+            }
+            for (SseStream s : streams.subList(0, healthy)) {
+                assertThat(s.isOpen()).as("healthy stream open after round %d, not %s", rounds,
+                        s.whenClosed().toCompletableFuture().getNow(null)).isTrue();
             }
             for (Conn c : conns) {
                 c.awaitEventCount(seq, WAIT);
