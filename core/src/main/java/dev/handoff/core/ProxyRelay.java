@@ -28,6 +28,8 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
     private final StreamingProxy proxy;
     private final StreamingProxy.ProxyExchange exchange;
     private final StreamScheduler scheduler;
+    /** The upstream hands each buffer's whole array over: it is written as it is, not copied. */
+    private final boolean ownedBuffers;
     private volatile long lastChunkNanos = System.nanoTime();
     private volatile Flow.Subscription subscription;
     /** Set by the first of the backend's end, a failure, the idle time-out and the client's end. */
@@ -36,8 +38,9 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
     private final LongAdder taken = new LongAdder();
 
     ProxyRelay(StreamingProxy proxy, DefaultByteStream out, StreamingProxy.ProxyExchange exchange,
-            StreamScheduler scheduler) {
+            StreamScheduler scheduler, boolean ownedBuffers) {
         this.proxy = proxy;
+        this.ownedBuffers = ownedBuffers;
         this.out = out;
         this.exchange = exchange;
         this.scheduler = scheduler;
@@ -84,12 +87,15 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
             subscription.request(1);
             return;
         }
-        byte[] chunk = new byte[size];
-        int at = 0;
-        for (ByteBuffer item : items) {
-            int n = item.remaining();
-            item.get(chunk, at, n);
-            at += n;
+        byte[] chunk = wholeArray(items);
+        if (chunk == null) {
+            chunk = new byte[size];
+            int at = 0;
+            for (ByteBuffer item : items) {
+                int n = item.remaining();
+                item.get(chunk, at, n);
+                at += n;
+            }
         }
         int length = size;
         CompletionStage<Void> written;
@@ -107,6 +113,16 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
                 subscription.cancel();
             }
         });
+    }
+
+    /** The array of a single handed-over buffer that spans all of it, or null where the bytes must be copied. */
+    private byte[] wholeArray(List<ByteBuffer> items) {
+        if (!ownedBuffers || items.size() != 1) {
+            return null;
+        }
+        ByteBuffer b = items.get(0);
+        return b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.limit() == b.array().length ? b.array()
+                : null;
     }
 
     /** Bytes the container took so far. */

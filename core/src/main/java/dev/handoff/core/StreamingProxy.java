@@ -3,21 +3,17 @@ package dev.handoff.core;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -47,14 +43,11 @@ import org.slf4j.LoggerFactory;
  * <p>The backend's {@code Content-Length} is passed on where it is valid; a response without one is streamed
  * chunked.
  */
-public final class StreamingProxy {
+public final class StreamingProxy implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(StreamingProxy.class);
 
-    /** Headers the JDK client sets itself and refuses from applications. */
-    private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
-
-    private final HttpClient client;
+    private final Upstream upstream;
     private final Duration responseTimeout;
     final Duration idleTimeout;
     private final int maxConcurrent;
@@ -70,8 +63,8 @@ public final class StreamingProxy {
     final LongAdder bytesToClient = new LongAdder();
 
     private StreamingProxy(Builder b) {
-        this.client = b.client != null ? b.client : HttpClient.newBuilder().connectTimeout(b.connectTimeout)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.upstream = b.upstream != null ? b.upstream.apply(b) : new JdkUpstream(HttpClient.newBuilder()
+                .connectTimeout(b.connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build(), b.responseTimeout);
         this.responseTimeout = b.responseTimeout;
         this.idleTimeout = b.idleTimeout;
         this.maxConcurrent = b.maxConcurrent;
@@ -109,18 +102,13 @@ public final class StreamingProxy {
             URI uri = Objects.requireNonNull(hooks.target(target, request), "the target hook returned null");
             ProxyHeaders headers = requestHeaders(request);
             hooks.requestHeaders(headers, request);
-            HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(responseTimeout)
-                    .method(request.getMethod(), requestBody(handoff, request));
-            headers.forEach((name, value) -> {
-                if (!CLIENT_SETS.contains(name.toLowerCase(Locale.ROOT))) {
-                    builder.header(name, value);
-                }
-            });
+            Upstream.Request upstreamRequest = new Upstream.Request(request.getMethod(), uri, headers,
+                    requestBody(handoff, request), request.getContentLengthLong());
             handoff.beginAsync();
             ProxyExchange exchange = new ProxyExchange(handoff, uri, hooks);
             forwarded.increment();
             started = true;
-            client.sendAsync(builder.build(), exchange::onResponseStart).whenComplete(exchange::onDone);
+            upstream.send(upstreamRequest, exchange);
         } finally {
             if (!started) {
                 active.decrementAndGet();
@@ -147,15 +135,15 @@ public final class StreamingProxy {
         return headers;
     }
 
-    /** The request body, read from the client only as fast as the backend takes it; none for a bodiless request. */
-    private HttpRequest.BodyPublisher requestBody(Handoff handoff, HttpServletRequest request) {
+    /** The request body, read from the client only as fast as the backend takes it; null for a bodiless request. */
+    private Flow.Publisher<ByteBuffer> requestBody(Handoff handoff, HttpServletRequest request) {
         long length = request.getContentLengthLong();
         boolean chunked = request.getHeader("Transfer-Encoding") != null;
         if (length <= 0 && !chunked) {
-            return HttpRequest.BodyPublishers.noBody();
+            return null;
         }
         RequestBody body = handoff.body(maxRequestBytes, idleTimeout);
-        Flow.Publisher<ByteBuffer> counted = subscriber -> body.subscribe(new Flow.Subscriber<>() {
+        return subscriber -> body.subscribe(new Flow.Subscriber<>() {
             @Override
             public void onSubscribe(Flow.Subscription s) {
                 subscriber.onSubscribe(s);
@@ -177,8 +165,29 @@ public final class StreamingProxy {
                 subscriber.onComplete();
             }
         });
-        return length > 0 ? HttpRequest.BodyPublishers.fromPublisher(counted, length)
-                : HttpRequest.BodyPublishers.fromPublisher(counted);
+    }
+
+    /** Which HTTP client the proxy sits on and its limits, for logs. */
+    @Override
+    public String toString() {
+        return "StreamingProxy[client=" + upstream + ", maxConcurrent=" + maxConcurrent + ", active=" + active.get()
+                + "]";
+    }
+
+    /** Stops the HTTP client if the proxy created a Jetty one; a client the application gave is left to it. */
+    @Override
+    public void close() {
+        upstream.close();
+    }
+
+    /** True if Jetty's client is on the class path, so that {@link Builder#jettyClient()} can be used. */
+    public static boolean jettyClientAvailable() {
+        try {
+            Class.forName("org.eclipse.jetty.client.HttpClient", false, StreamingProxy.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** Counts of everything this proxy did. */
@@ -207,34 +216,31 @@ public final class StreamingProxy {
             this.hooks = hooks;
         }
 
-        /** The backend's status and headers arrived: answer the client and relay the body. */
-        HttpResponse.BodySubscriber<Void> onResponseStart(HttpResponse.ResponseInfo info) {
-            ProxyHeaders headers = new ProxyHeaders();
-            info.headers().map().forEach((name, values) -> {
-                if (!name.startsWith(":")) {
-                    values.forEach(v -> headers.add(name, v));
-                }
-            });
+        /**
+         * The backend's status and headers arrived (on the HTTP client's thread): answer the client, and return
+         * where the backend's body goes.
+         */
+        Flow.Subscriber<List<ByteBuffer>> onResponseStart(int code, ProxyHeaders headers) {
             headers.removeHopByHop();
-            passLength(headers, info.statusCode());
-            ProxyHooks.Reply reply = hooks.onResponse(info.statusCode(), headers);
+            passLength(headers, code);
+            ProxyHooks.Reply reply = hooks.onResponse(code, headers);
             if (reply != null) {
                 answer(reply.status(), reply.contentType(), reply.body());
                 end(null);
-                return HttpResponse.BodySubscribers.fromSubscriber(new ProxyRelay.Cancelling(), s -> null);
+                return new ProxyRelay.Cancelling();
             }
-            hooks.onHeaders(info.statusCode(), headers);
-            status = info.statusCode();
-            if (!bodyAllowed(info.statusCode())) {
+            hooks.onHeaders(code, headers);
+            status = code;
+            if (!bodyAllowed(code)) {
                 HttpServletResponse response = handoff.response();
-                response.setStatus(info.statusCode());
+                response.setStatus(code);
                 headers.forEach(response::addHeader);
                 handoff.completeWithoutBody();
                 end(null);
-                return HttpResponse.BodySubscribers.fromSubscriber(new ProxyRelay.Cancelling(), s -> null);
+                return new ProxyRelay.Cancelling();
             }
             ResponseHead head = handoff.options(o -> o.withHeartbeat(Duration.ZERO).withIdleTimeout(Duration.ZERO)
-                    .withMaxQueuedBytes(8 << 20)).respond(info.statusCode());
+                    .withMaxQueuedBytes(8 << 20)).respond(code);
             headers.forEach((name, value) -> {
                 if (name.equalsIgnoreCase("Content-Type")) {
                     head.contentType(value);
@@ -245,9 +251,9 @@ public final class StreamingProxy {
                 }
             });
             ProxyRelay r = new ProxyRelay(StreamingProxy.this, (DefaultByteStream) head.stream(), this,
-                    handoff.options().scheduler());
+                    handoff.options().scheduler(), upstream.handsOverBuffers());
             relay = r;
-            return HttpResponse.BodySubscribers.fromSubscriber(r, s -> null);
+            return r;
         }
 
         /**
@@ -287,15 +293,14 @@ public final class StreamingProxy {
             return code >= 200 && code != 204 && code != 304 && !"HEAD".equals(handoff.request().getMethod());
         }
 
-        /** The HTTP client finished: a failure before the response started is answered here. */
-        void onDone(HttpResponse<Void> response, Throwable failure) {
-            if (failure == null || relay != null || ended.get()) {
+        /** The HTTP client failed: before the response started, the client is answered 502 or 504 here. */
+        void failed(Throwable cause) {
+            if (relay != null || ended.get()) {
                 return;
             }
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
-                    : failure;
             failedBeforeResponse.increment();
-            if (cause instanceof HttpTimeoutException) {
+            if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException
+                    || cause instanceof SocketTimeoutException) {
                 answer(504, "text/plain;charset=UTF-8", "the backend did not answer within the time-out (" + cause
                         .getMessage() + ")\n");
             } else {
@@ -343,7 +348,7 @@ public final class StreamingProxy {
      * bodies up to 1 GiB, {@code Retry-After} 5 s.
      */
     public static final class Builder {
-        private HttpClient client;
+        private java.util.function.Function<Builder, Upstream> upstream;
         private Duration connectTimeout = Duration.ofSeconds(5);
         private Duration responseTimeout = Duration.ofSeconds(30);
         private Duration idleTimeout = Duration.ofSeconds(60);
@@ -354,9 +359,32 @@ public final class StreamingProxy {
         private Builder() {
         }
 
-        /** The client to use, shared by the whole application; its own connect time-out then applies. */
+        /** The JDK client to use, shared by the whole application; its own connect time-out then applies. */
         public Builder client(HttpClient client) {
-            this.client = Objects.requireNonNull(client, "client");
+            Objects.requireNonNull(client, "client");
+            this.upstream = b -> new JdkUpstream(client, b.responseTimeout);
+            return this;
+        }
+
+        /**
+         * Uses Jetty's {@code HttpClient} (add {@code org.eclipse.jetty:jetty-client} 12): the proxy creates one,
+         * set up for proxying (no redirects, cookies, content decoding or protocol handlers), and stops it in
+         * {@link StreamingProxy#close()}. Faster than the JDK client for large bodies (README, Performance).
+         */
+        public Builder jettyClient() {
+            this.upstream = b -> JettyUpstream.create(b.connectTimeout, b.responseTimeout, b.idleTimeout,
+                    b.maxConcurrent);
+            return this;
+        }
+
+        /**
+         * Uses a started Jetty {@code HttpClient} that the application owns, configures and stops. Set it up for
+         * proxying: an empty cookie store above all (a shared store sends one user's cookies with the next
+         * user's requests), no redirects, no content decoders.
+         */
+        public Builder jettyClient(org.eclipse.jetty.client.HttpClient client) {
+            Objects.requireNonNull(client, "client");
+            this.upstream = b -> JettyUpstream.of(client, b.responseTimeout, b.idleTimeout);
             return this;
         }
 

@@ -38,14 +38,27 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The streaming proxy on a real container, in front of a real backend (the JDK's HTTP server on loopback)
- * that serves large bodies, slow SSE, echoes uploads and headers, stalls, and fails mid-body.
+ * that serves large bodies, slow SSE, echoes uploads and headers, stalls, and fails mid-body. Runs once per
+ * HTTP client the proxy can sit on (the subclasses).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ProxyContainerTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class ProxyContainerTest {
+
+    /** A proxy builder on the HTTP client under test. */
+    abstract StreamingProxy.Builder builder();
+
+    /** The HTTP client under test, for the printed figures. */
+    abstract String clientName();
+
+    private String label() {
+        return server.name() + ", " + clientName();
+    }
 
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final int STREAMED = 64 << 20;
@@ -65,7 +78,7 @@ class ProxyContainerTest {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
 
     @BeforeAll
-    static void start() throws Exception {
+    void start() throws Exception {
         backendThreads = Executors.newFixedThreadPool(16);
         backend = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
         backend.setExecutor(backendThreads);
@@ -85,10 +98,10 @@ class ProxyContainerTest {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        proxy = StreamingProxy.builder().build();
-        impatient = StreamingProxy.builder().responseTimeout(Duration.ofMillis(300)).idleTimeout(Duration.ofMillis(300))
+        proxy = builder().build();
+        impatient = builder().responseTimeout(Duration.ofMillis(300)).idleTimeout(Duration.ofMillis(300))
                 .build();
-        single = StreamingProxy.builder().maxConcurrent(1).retryAfter(Duration.ofSeconds(3)).build();
+        single = builder().maxConcurrent(1).retryAfter(Duration.ofSeconds(3)).build();
         URI base = URI.create("http://127.0.0.1:" + backend.getAddress().getPort());
         TestApp app = new TestApp()
                 .route("/proxy/*", (req, resp) -> proxy.forward(Handoff.from(req), target(base, req, "/proxy"),
@@ -116,9 +129,12 @@ class ProxyContainerTest {
     }
 
     @AfterAll
-    static void stop() throws Exception {
+    void stop() throws Exception {
         stallRelease.countDown();
         server.close();
+        proxy.close();
+        impatient.close();
+        single.close();
         backend.stop(0);
         backendThreads.shutdownNow();
     }
@@ -285,7 +301,7 @@ class ProxyContainerTest {
         double proxiedSeconds = (System.nanoTime() - start) / 1e9;
         assertThat(proxiedDigest).isEqualTo(directDigest);
         System.out.printf("[figures] %s: %d MiB through the proxy at %.0f MB/s; direct from the backend %.0f MB/s "
-                        + "(ratio %.2f)%n", server.name(), STREAMED >> 20, STREAMED / proxiedSeconds / 1e6,
+                        + "(ratio %.2f)%n", label(), STREAMED >> 20, STREAMED / proxiedSeconds / 1e6,
                 STREAMED / directSeconds / 1e6, directSeconds / proxiedSeconds);
     }
 
@@ -330,7 +346,7 @@ class ProxyContainerTest {
             worst = Math.max(worst, (System.nanoTime() - released) / 1_000_000);
         }
         System.out.printf("[figures] %s: SSE through the proxy, backend send to client receipt, worst of 5: %d ms%n",
-                server.name(), worst);
+                label(), worst);
     }
 
     @Test
@@ -345,7 +361,7 @@ class ProxyContainerTest {
         long left = System.nanoTime();
         c.close();
         long failedAt = endlessWriteFailedAt.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        System.out.printf("[figures] %s: client left; the backend's connection broke %d ms later%n", server.name(),
+        System.out.printf("[figures] %s: client left; the backend's connection broke %d ms later%n", label(),
                 Math.max(0, failedAt - left) / 1_000_000);
     }
 
@@ -429,7 +445,7 @@ class ProxyContainerTest {
         double upSeconds = (System.nanoTime() - start) / 1e9;
         assertThat(up.body()).isEqualTo(size + " " + expectedDigest);
         System.out.printf("[figures] %s: 1 GiB through the proxy: down %.0f MB/s, up %.0f MB/s; live heap growth at "
-                        + "half-way (client, proxy and backend in this JVM): down %d KiB, up %d KiB%n", server.name(),
+                        + "half-way (client, proxy and backend in this JVM): down %d KiB, up %d KiB%n", label(),
                 size / downSeconds / 1e6, size / upSeconds / 1e6, grown[0] >> 10, grown[1] >> 10);
         assertThat(grown[0]).as("live heap growth half-way through the download").isLessThan(64L << 20);
         assertThat(grown[1]).as("live heap growth half-way through the upload").isLessThan(64L << 20);
@@ -529,6 +545,6 @@ class ProxyContainerTest {
             assertThat(c.bodyBytes()).isEqualTo(size);
         }
         System.out.printf("[figures] %s: 200 concurrent proxied downloads of 256 KiB on %d request threads: %d ms%n",
-                server.name(), TestServer.THREADS, (System.nanoTime() - start) / 1_000_000);
+                label(), TestServer.THREADS, (System.nanoTime() - start) / 1_000_000);
     }
 }

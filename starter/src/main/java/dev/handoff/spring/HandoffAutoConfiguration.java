@@ -21,8 +21,10 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
+import org.springframework.util.ClassUtils;
 import org.springframework.web.method.support.HandlerMethodReturnValueHandler;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerAdapter;
 
@@ -108,15 +110,31 @@ public final class HandoffAutoConfiguration {
         return SseEvent.builder().event("shutdown").data("the server is restarting").retry(delay).build();
     }
 
+    /** The proxy; Spring closes it with the context (stopping a Jetty client it created). */
     @Bean
     @ConditionalOnMissingBean
-    StreamingProxy handoffProxy(HandoffProperties properties) {
+    StreamingProxy handoffProxy(HandoffProperties properties, ApplicationContext context) {
         HandoffProperties.Proxy p = properties.getProxy();
-        return StreamingProxy.builder().connectTimeout(p.getConnectTimeout()).responseTimeout(p.getResponseTimeout())
-                .idleTimeout(p.getIdleTimeout()).maxConcurrent(p.getMaxConcurrent())
-                .maxRequestBytes(p.getMaxRequestSize().toBytes()).retryAfter(properties.getLimits().getRetryAfter())
-                .build();
+        StreamingProxy.Builder builder = StreamingProxy.builder().connectTimeout(p.getConnectTimeout())
+                .responseTimeout(p.getResponseTimeout()).idleTimeout(p.getIdleTimeout())
+                .maxConcurrent(p.getMaxConcurrent()).maxRequestBytes(p.getMaxRequestSize().toBytes())
+                .retryAfter(properties.getLimits().getRetryAfter());
+        boolean jetty = switch (p.getClient()) {
+            case JDK -> false;
+            case JETTY -> true;
+            case AUTO -> ClassUtils.isPresent(JETTY_CLIENT, context.getClassLoader());
+        };
+        if (jetty) {
+            if (!ClassUtils.isPresent(JETTY_CLIENT, context.getClassLoader())) {
+                throw new IllegalStateException("handoff.proxy.client=jetty needs Jetty's HttpClient on the class "
+                        + "path: add org.eclipse.jetty:jetty-client");
+            }
+            builder.jettyClient();
+        }
+        return builder.build();
     }
+
+    private static final String JETTY_CLIENT = "org.eclipse.jetty.client.HttpClient";
 
     @Bean
     @ConditionalOnMissingBean

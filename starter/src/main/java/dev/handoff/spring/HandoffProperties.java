@@ -35,8 +35,24 @@ public class HandoffProperties {
     private final Filter filter = new Filter();
     private final Proxy proxy = new Proxy();
 
+    /** The HTTP clients {@code StreamingProxy} can sit on. */
+    public enum Client {
+        /** Jetty's client when it is on the class path, else the JDK's. */
+        AUTO,
+        /** The JDK's {@code java.net.http.HttpClient}. */
+        JDK,
+        /** Jetty's {@code HttpClient}; needs {@code org.eclipse.jetty:jetty-client} 12. */
+        JETTY
+    }
+
     /** The streaming reverse proxy ({@code StreamingProxy} bean). */
     public static class Proxy {
+
+        /**
+         * The HTTP client under the proxy. AUTO: Jetty's when {@code org.eclipse.jetty:jetty-client} is on the
+         * class path (faster for large bodies), else the JDK's.
+         */
+        private Client client = Client.AUTO;
 
         /** How long connecting to a backend may take; 504 after it. */
         private Duration connectTimeout = Duration.ofSeconds(5);
@@ -52,6 +68,14 @@ public class HandoffProperties {
 
         /** Largest request body forwarded; larger ones get 413. */
         private DataSize maxRequestSize = DataSize.ofGigabytes(1);
+
+        public Client getClient() {
+            return client;
+        }
+
+        public void setClient(Client client) {
+            this.client = client;
+        }
 
         public Duration getConnectTimeout() {
             return connectTimeout;

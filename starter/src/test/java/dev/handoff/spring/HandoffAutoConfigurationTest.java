@@ -7,10 +7,12 @@ import dev.handoff.core.OverflowPolicy;
 import dev.handoff.core.RegistryListener;
 import dev.handoff.core.StreamRegistry;
 import dev.handoff.core.StreamScheduler;
+import dev.handoff.core.StreamingProxy;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
@@ -94,6 +96,22 @@ class HandoffAutoConfigurationTest {
                 .withConfiguration(AutoConfigurations.of(HandoffAutoConfiguration.class))
                 .run(context -> assertThat(context).doesNotHaveBean(StreamRegistry.class)
                         .doesNotHaveBean(StreamScheduler.class).doesNotHaveBean("handoffFilter"));
+    }
+
+    @Test
+    void theProxySitsOnJettysClientWhenItIsOnTheClassPathAndOnTheJdksOtherwiseOrAsConfigured() {
+        web.run(context -> assertThat(context.getBean(StreamingProxy.class).toString())
+                .contains("client=Jetty HttpClient"));
+        web.withClassLoader(new FilteredClassLoader("org.eclipse.jetty.client"))
+                .run(context -> assertThat(context.getBean(StreamingProxy.class).toString())
+                        .contains("client=the JDK HttpClient"));
+        web.withPropertyValues("handoff.proxy.client=jdk")
+                .run(context -> assertThat(context.getBean(StreamingProxy.class).toString())
+                        .contains("client=the JDK HttpClient"));
+        web.withClassLoader(new FilteredClassLoader("org.eclipse.jetty.client"))
+                .withPropertyValues("handoff.proxy.client=jetty")
+                .run(context -> assertThat(context).getFailure().rootCause()
+                        .hasMessageContaining("add org.eclipse.jetty:jetty-client"));
     }
 
     @Configuration(proxyBeanMethods = false)

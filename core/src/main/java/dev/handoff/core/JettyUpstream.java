@@ -1,0 +1,296 @@
+package dev.handoff.core;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.eclipse.jetty.client.AsyncRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Scheduler;
+
+/**
+ * {@link StreamingProxy} on Jetty's {@link HttpClient} ({@code org.eclipse.jetty:jetty-client} 12 on the class
+ * path): non-blocking from socket to servlet, with demand-driven reads of the backend's body. Only this class
+ * touches Jetty's types, so the proxy runs without them when another upstream is chosen.
+ *
+ * <p>A client this class creates is set up as a proxy's must be: no redirects followed, no cookies kept (they
+ * would leak from one user to the next), no protocol handlers (100-continue, authentication), no content
+ * decoding (the client gets the backend's bytes as they are) and no {@code User-Agent} of its own.
+ */
+final class JettyUpstream implements Upstream {
+
+    /** Headers Jetty's client derives itself (the target's host, 100-continue). */
+    private static final Set<String> CLIENT_SETS = Set.of("host", "expect");
+
+    private final HttpClient client;
+    private final boolean owned;
+    private final Duration responseTimeout;
+    private final Duration idleTimeout;
+
+    private JettyUpstream(HttpClient client, boolean owned, Duration responseTimeout, Duration idleTimeout) {
+        this.client = client;
+        this.owned = owned;
+        this.responseTimeout = responseTimeout;
+        this.idleTimeout = idleTimeout;
+    }
+
+    /** A client of our own, started here and stopped by {@link #close()}. */
+    static JettyUpstream create(Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
+            int maxConcurrent) {
+        HttpClient client = new HttpClient();
+        client.setName("handoff-proxy");
+        client.setConnectTimeout(connectTimeout.toMillis());
+        client.setFollowRedirects(false);
+        client.setHttpCookieStore(new HttpCookieStore.Empty());
+        client.setUserAgentField(null);
+        client.setMaxConnectionsPerDestination(maxConcurrent);
+        client.setMaxRequestsQueuedPerDestination(maxConcurrent);
+        try {
+            client.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not start Jetty's HttpClient for the proxy", e);
+        }
+        client.getContentDecoderFactories().clear();
+        client.getProtocolHandlers().clear();
+        return new JettyUpstream(client, true, responseTimeout, idleTimeout);
+    }
+
+    /** A started client the application owns and configures. */
+    static JettyUpstream of(HttpClient client, Duration responseTimeout, Duration idleTimeout) {
+        if (!client.isStarted()) {
+            throw new IllegalArgumentException("the Jetty HttpClient must be started before the proxy uses it");
+        }
+        return new JettyUpstream(client, false, responseTimeout, idleTimeout);
+    }
+
+    @Override
+    public boolean handsOverBuffers() {
+        return true;
+    }
+
+    @Override
+    public void send(Request request, StreamingProxy.ProxyExchange exchange) {
+        org.eclipse.jetty.client.Request r = client.newRequest(request.uri()).method(request.method())
+                .idleTimeout(Math.max(idleTimeout.toMillis(), responseTimeout.toMillis()), TimeUnit.MILLISECONDS)
+                .headers(h -> request.headers().forEach((name, value) -> {
+                    if (!CLIENT_SETS.contains(name.toLowerCase(Locale.ROOT))) {
+                        h.add(new HttpField(name, value));
+                    }
+                }));
+        if (request.body() != null) {
+            r.body(requestContent(request.body()));
+        }
+        Response response = new Response(r, exchange);
+        Scheduler.Task timer = client.getScheduler().schedule(() -> r.abort(new TimeoutException(
+                "no response within " + responseTimeout.toMillis() + " ms (response time-out)")),
+                responseTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        r.onResponseHeaders(resp -> {
+            timer.cancel();
+            response.started(resp);
+        });
+        r.onResponseContentSource((resp, source) -> response.body(source));
+        r.send(result -> {
+            timer.cancel();
+            response.finished(result.getFailure());
+        });
+    }
+
+    /** The client's body as Jetty request content: the next buffer is asked for when Jetty has sent the last. */
+    private static AsyncRequestContent requestContent(Flow.Publisher<ByteBuffer> body) {
+        AsyncRequestContent content = new AsyncRequestContent();
+        body.subscribe(new Flow.Subscriber<>() {
+            private Flow.Subscription subscription;
+
+            @Override
+            public void onSubscribe(Flow.Subscription s) {
+                subscription = s;
+                s.request(1);
+            }
+
+            @Override
+            public void onNext(ByteBuffer item) {
+                content.write(item, Callback.from(() -> subscription.request(1), t -> subscription.cancel()));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                content.fail(t);
+            }
+
+            @Override
+            public void onComplete() {
+                content.close();
+            }
+        });
+        return content;
+    }
+
+    @Override
+    public String toString() {
+        return "Jetty HttpClient";
+    }
+
+    @Override
+    public void close() {
+        if (owned) {
+            try {
+                client.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not stop the proxy's Jetty HttpClient", e);
+            }
+        }
+    }
+
+    /** One response: its head to the exchange, its body to the subscriber the exchange returned. */
+    private static final class Response {
+        private final org.eclipse.jetty.client.Request request;
+        private final StreamingProxy.ProxyExchange exchange;
+        private volatile Flow.Subscriber<List<ByteBuffer>> subscriber;
+        private volatile BodyPump pump;
+
+        Response(org.eclipse.jetty.client.Request request, StreamingProxy.ProxyExchange exchange) {
+            this.request = request;
+            this.exchange = exchange;
+        }
+
+        void started(org.eclipse.jetty.client.Response resp) {
+            ProxyHeaders headers = new ProxyHeaders();
+            resp.getHeaders().forEach(f -> headers.add(f.getName(), f.getValue()));
+            try {
+                subscriber = exchange.onResponseStart(resp.getStatus(), headers);
+            } catch (RuntimeException e) {
+                // Jetty would only log a listener's failure: end the exchange with it instead.
+                request.abort(e);
+            }
+        }
+
+        void body(Content.Source source) {
+            Flow.Subscriber<List<ByteBuffer>> s = subscriber;
+            if (s == null) {
+                source.fail(new CancellationException("the response was not taken"));
+                return;
+            }
+            BodyPump p = new BodyPump(request, source, s);
+            pump = p;
+            s.onSubscribe(p);
+        }
+
+        /** The exchange is over on Jetty's side; a body nobody pumped ends here. */
+        void finished(Throwable failure) {
+            Flow.Subscriber<List<ByteBuffer>> s = subscriber;
+            if (s == null) {
+                exchange.failed(failure != null ? failure : new IllegalStateException("no response"));
+            } else if (pump == null) {
+                s.onSubscribe(new Flow.Subscription() {
+                    @Override
+                    public void request(long n) {
+                    }
+
+                    @Override
+                    public void cancel() {
+                    }
+                });
+                if (failure == null) {
+                    s.onComplete();
+                } else {
+                    s.onError(failure);
+                }
+            }
+        }
+    }
+
+    /**
+     * Reads the backend's body as the subscriber asks: each chunk is copied into an array of its own (handed
+     * over, so the relay writes it without another copy) and released to Jetty at once. One thread at a time
+     * runs the loop; a request, a write completion or Jetty's demand callback on another thread only tells
+     * the running loop to go round again, so nothing recurses.
+     */
+    private static final class BodyPump implements Flow.Subscription {
+        private final org.eclipse.jetty.client.Request request;
+        private final Content.Source source;
+        private final Flow.Subscriber<List<ByteBuffer>> subscriber;
+        private final AtomicLong demand = new AtomicLong();
+        private final AtomicInteger wip = new AtomicInteger();
+        private volatile boolean awaitingData;
+        private volatile boolean over;
+
+        BodyPump(org.eclipse.jetty.client.Request request, Content.Source source,
+                Flow.Subscriber<List<ByteBuffer>> subscriber) {
+            this.request = request;
+            this.source = source;
+            this.subscriber = subscriber;
+        }
+
+        @Override
+        public void request(long n) {
+            if (n <= 0) {
+                cancel();
+                subscriber.onError(new IllegalArgumentException("demand must be positive: " + n));
+                return;
+            }
+            demand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
+            run();
+        }
+
+        @Override
+        public void cancel() {
+            if (!over) {
+                over = true;
+                request.abort(new CancellationException("the client's stream ended"));
+            }
+        }
+
+        private void run() {
+            if (wip.getAndIncrement() != 0) {
+                return;
+            }
+            do {
+                pump();
+            } while (wip.decrementAndGet() != 0);
+        }
+
+        private void pump() {
+            while (!over && !awaitingData && demand.get() > 0) {
+                Content.Chunk chunk = source.read();
+                if (chunk == null) {
+                    awaitingData = true;
+                    source.demand(() -> {
+                        awaitingData = false;
+                        run();
+                    });
+                    return;
+                }
+                if (Content.Chunk.isFailure(chunk)) {
+                    over = true;
+                    subscriber.onError(chunk.getFailure());
+                    return;
+                }
+                ByteBuffer data = chunk.getByteBuffer();
+                byte[] copy = new byte[data.remaining()];
+                data.get(copy);
+                boolean last = chunk.isLast();
+                chunk.release();
+                if (copy.length > 0) {
+                    demand.decrementAndGet();
+                    subscriber.onNext(List.of(ByteBuffer.wrap(copy)));
+                }
+                if (last) {
+                    over = true;
+                    subscriber.onComplete();
+                    return;
+                }
+            }
+        }
+    }
+}
