@@ -90,6 +90,11 @@ abstract class ProxyContainerTest {
         backend.createContext("/endless", ProxyContainerTest::endless);
         backend.createContext("/broken", ProxyContainerTest::brokenMidBody);
         backend.createContext("/pause", ProxyContainerTest::pauseMidBody);
+        backend.createContext("/login", exchange -> {
+            exchange.getResponseHeaders().add("Set-Cookie", "session=alice; Path=/");
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
         backend.createContext("/missing", exchange -> {
             exchange.sendResponseHeaders(404, -1);
             exchange.close();
@@ -522,6 +527,20 @@ abstract class ProxyContainerTest {
         assertThat(head.header("X-Public")).isEqualTo("forward me");
         assertThat(head.header("X-Secret")).isNull();
         assertThat(head.header("Keep-Alive")).isNull();
+    }
+
+    @Test
+    void theHttpClientAddsNothingOfItsOwnNeitherCookiesFromEarlierExchangesNorAcceptEncoding() throws Exception {
+        Conn login = client.get("/proxy/login");
+        assertThat(login.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).header("Set-Cookie"))
+                .isEqualTo("session=alice; Path=/");
+        login.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        Conn other = client.get("/proxy/headers");
+        other.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(other.body()).doesNotContain("cookie:", "accept-encoding:", "authorization:");
+        Conn mine = client.get("/proxy/headers", "Cookie: session=bob", "Accept-Encoding: gzip");
+        mine.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(mine.body()).contains("cookie: session=bob", "accept-encoding: gzip");
     }
 
     @Test
