@@ -42,6 +42,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The backend's {@code Content-Length} is passed on where it is valid; a response without one is streamed
  * chunked.
+ *
+ * <p>The HTTP client underneath is the JDK's by default, or Jetty's ({@link Builder#jettyClient()}, with
+ * {@code org.eclipse.jetty:jetty-client} 12 on the class path), which moves large bodies faster; everything
+ * above (hooks, headers, limits, time-outs, counts) is the same on both. {@link #close()} stops a client the
+ * proxy created.
  */
 public final class StreamingProxy implements AutoCloseable {
 
