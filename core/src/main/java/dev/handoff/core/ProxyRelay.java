@@ -143,9 +143,9 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
         scheduler.unregister(this);
         if (out.isOpen()) {
             proxy.abortedMidBody.increment();
-            out.abort(CloseReason.ERROR, "the backend failed mid-body: " + t);
+            out.abort(CloseReason.ERROR, "the backend failed mid-body: " + StreamingProxy.brief(t));
             log.info("proxy to {}: the backend failed mid-body after {} bytes: {}", exchange.target, bytes(),
-                    t.toString());
+                    StreamingProxy.brief(t));
         }
         exchange.end(t);
     }

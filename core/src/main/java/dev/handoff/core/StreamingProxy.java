@@ -53,7 +53,6 @@ public final class StreamingProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StreamingProxy.class);
 
     private final Upstream upstream;
-    private final Duration responseTimeout;
     final Duration idleTimeout;
     private final int maxConcurrent;
     private final long maxRequestBytes;
@@ -70,7 +69,6 @@ public final class StreamingProxy implements AutoCloseable {
     private StreamingProxy(Builder b) {
         this.upstream = b.upstream != null ? b.upstream.apply(b) : new JdkUpstream(HttpClient.newBuilder()
                 .connectTimeout(b.connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build(), b.responseTimeout);
-        this.responseTimeout = b.responseTimeout;
         this.idleTimeout = b.idleTimeout;
         this.maxConcurrent = b.maxConcurrent;
         this.maxRequestBytes = b.maxRequestBytes;
@@ -185,14 +183,18 @@ public final class StreamingProxy implements AutoCloseable {
         upstream.close();
     }
 
-    /** True if Jetty's client is on the class path, so that {@link Builder#jettyClient()} can be used. */
-    public static boolean jettyClientAvailable() {
-        try {
-            Class.forName("org.eclipse.jetty.client.HttpClient", false, StreamingProxy.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException | LinkageError e) {
-            return false;
+    /** Longest failure message quoted in a log line or a 502 body; Jetty's can be a whole connection dump. */
+    private static final int BRIEF_CHARS = 160;
+
+    /** A failure in one short line: its class and the start of its message. */
+    static String brief(Throwable t) {
+        String message = t.getMessage();
+        String name = t.getClass().getName();
+        if (message == null || message.isBlank()) {
+            return name;
         }
+        String line = message.replaceAll("\\s+", " ").trim();
+        return name + ": " + (line.length() <= BRIEF_CHARS ? line : line.substring(0, BRIEF_CHARS) + "...");
     }
 
     /** Counts of everything this proxy did. */
@@ -306,13 +308,13 @@ public final class StreamingProxy implements AutoCloseable {
             failedBeforeResponse.increment();
             if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException
                     || cause instanceof SocketTimeoutException) {
-                answer(504, "text/plain;charset=UTF-8", "the backend did not answer within the time-out (" + cause
-                        .getMessage() + ")\n");
+                answer(504, "text/plain;charset=UTF-8", "the backend did not answer within the time-out ("
+                        + brief(cause) + ")\n");
             } else {
-                String why = cause instanceof ConnectException ? "refused the connection" : "failed: " + cause;
+                String why = cause instanceof ConnectException ? "refused the connection" : "failed: " + brief(cause);
                 answer(502, "text/plain;charset=UTF-8", "the backend " + why + "\n");
             }
-            log.info("proxy to {} failed before the response: {}", target, cause.toString());
+            log.info("proxy to {} failed before the response: {}", target, brief(cause));
             end(cause);
         }
 
@@ -377,6 +379,12 @@ public final class StreamingProxy implements AutoCloseable {
          * {@link StreamingProxy#close()}. Faster than the JDK client for large bodies (README, Performance).
          */
         public Builder jettyClient() {
+            try {
+                Class.forName("org.eclipse.jetty.client.HttpClient", false, StreamingProxy.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                throw new IllegalStateException("jettyClient() needs Jetty's HttpClient on the class path: add "
+                        + "org.eclipse.jetty:jetty-client 12 (" + e + ")");
+            }
             this.upstream = b -> JettyUpstream.create(b.connectTimeout, b.responseTimeout, b.idleTimeout,
                     b.maxConcurrent);
             return this;
