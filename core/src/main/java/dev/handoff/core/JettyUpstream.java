@@ -33,6 +33,8 @@ final class JettyUpstream implements Upstream {
     /** Headers Jetty's client derives itself (the target's host, 100-continue). */
     private static final Set<String> CLIENT_SETS = Set.of("host", "expect");
 
+    private static final int RESPONSE_BUFFER_BYTES = 64 * 1024;
+
     private final HttpClient client;
     private final boolean owned;
     private final Duration responseTimeout;
@@ -56,6 +58,10 @@ final class JettyUpstream implements Upstream {
         client.setUserAgentField(null);
         client.setMaxConnectionsPerDestination(maxConcurrent);
         client.setMaxRequestsQueuedPerDestination(maxConcurrent);
+        // Reads of up to 64 KiB (Jetty's default is 16): fewer, larger chunks to copy and write. Each buffer is
+        // pooled and released as soon as its bytes are copied. Measured: 1 GiB through the proxy 0.99-1.22x
+        // AsyncProxyServlet with 16 KiB, 1.22-1.41x with 64 KiB (three runs each, ProxyComparisonTest).
+        client.setResponseBufferSize(RESPONSE_BUFFER_BYTES);
         try {
             client.start();
         } catch (Exception e) {
