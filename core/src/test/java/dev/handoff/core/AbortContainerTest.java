@@ -2,12 +2,12 @@ package dev.handoff.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.handoff.core.support.Opened;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;
 import dev.handoff.core.support.TestServer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -54,7 +54,7 @@ class AbortContainerTest {
         try (TestServer server = TestServer.start(app); StreamClient client = new StreamClient(server.port())) {
             for (int round = 0; round < 3; round++) {
                 List<Conn> conns = client.openAll("/sse", 500, 100, WAIT);
-                List<SseStream> streams = take(opened, conns.size());
+                List<SseStream> streams = Opened.take(opened, conns.size(), WAIT);
                 streams.forEach(s -> s.send("before"));
                 for (Conn c : conns) {
                     c.awaitEventCount(1, WAIT);
@@ -62,7 +62,7 @@ class AbortContainerTest {
                 streams.forEach(s -> s.abort(CloseReason.SHUTDOWN, "round over"));
                 // At once, while the container is still cutting the aborted connections.
                 List<Conn> fresh = client.openAll("/sse", 20, 20, WAIT);
-                List<SseStream> freshStreams = take(opened, fresh.size());
+                List<SseStream> freshStreams = Opened.take(opened, fresh.size(), WAIT);
                 freshStreams.forEach(s -> s.send("after"));
                 for (Conn c : fresh) {
                     c.awaitEventCount(1, WAIT);
@@ -75,15 +75,5 @@ class AbortContainerTest {
                 freshStreams.forEach(s -> s.abort(CloseReason.SHUTDOWN, "round over"));
             }
         }
-    }
-
-    private static List<SseStream> take(BlockingQueue<SseStream> opened, int n) throws InterruptedException {
-        List<SseStream> streams = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            SseStream s = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertThat(s).as("stream %d of %d opened", i + 1, n).isNotNull();
-            streams.add(s);
-        }
-        return streams;
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.handoff.core.support.SseParser.Event;
+import dev.handoff.core.support.Opened;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;
@@ -90,13 +91,7 @@ class RegistryContainerTest {
 
 
     private static List<SseStream> takeOpened(int n) throws InterruptedException {
-        List<SseStream> streams = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            SseStream s = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertThat(s).as("stream %d of %d opened", i + 1, n).isNotNull();
-            streams.add(s);
-        }
-        return streams;
+        return Opened.take(opened, n, WAIT);
     }
 
     private static String padded(long seq, int size) {

@@ -3,6 +3,7 @@ package dev.handoff.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.handoff.core.support.SseParser.Event;
+import dev.handoff.core.support.Opened;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;
@@ -84,14 +85,7 @@ class StreamingContainerTest {
     }
 
     private static List<SseStream> takeOpened(int n) throws InterruptedException {
-        List<SseStream> streams = new ArrayList<>(n);
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (streams.size() < n) {
-            SseStream s = opened.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            assertThat(s).as("stream %d of %d opened", streams.size() + 1, n).isNotNull();
-            streams.add(s);
-        }
-        return streams;
+        return Opened.take(opened, n, WAIT);
     }
 
 

@@ -119,16 +119,13 @@ public final class HandoffAutoConfiguration {
                 .responseTimeout(p.getResponseTimeout()).idleTimeout(p.getIdleTimeout())
                 .maxConcurrent(p.getMaxConcurrent()).maxRequestBytes(p.getMaxRequestSize().toBytes())
                 .retryAfter(properties.getLimits().getRetryAfter());
-        boolean jetty = switch (p.getClient()) {
-            case JDK -> false;
-            case JETTY -> true;
-            case AUTO -> ClassUtils.isPresent(JETTY_CLIENT, context.getClassLoader());
-        };
-        if (jetty) {
-            if (!ClassUtils.isPresent(JETTY_CLIENT, context.getClassLoader())) {
-                throw new IllegalStateException("handoff.proxy.client=jetty needs Jetty's HttpClient on the class "
-                        + "path: add org.eclipse.jetty:jetty-client");
-            }
+        boolean jettyPresent = ClassUtils.isPresent(JETTY_CLIENT, context.getClassLoader());
+        if (p.getClient() == HandoffProperties.Client.JETTY && !jettyPresent) {
+            throw new IllegalStateException("handoff.proxy.client=jetty needs Jetty's HttpClient on the class "
+                    + "path: add org.eclipse.jetty:jetty-client");
+        }
+        if (p.getClient() == HandoffProperties.Client.JETTY
+                || p.getClient() == HandoffProperties.Client.AUTO && jettyPresent) {
             builder.jettyClient();
         }
         return builder.build();
