@@ -101,6 +101,9 @@ final class Connection implements Timed {
     private volatile boolean cut;
     /** The first part of a heartbeat is queued and its close is not: it must precede any other bytes. */
     private boolean heartbeatPending;
+    /** A producer that found no room ({@link #offerWithin}): run once the queue is down to {@link #roomAt} bytes. */
+    private Runnable roomWaiter;
+    private long roomAt;
 
     // ---- Owned by the writer (the thread in WRITING); ownership passes through the lock. Other threads
     //      read the counters only for the end-of-stream log line.
@@ -171,14 +174,51 @@ final class Connection implements Timed {
         return completion;
     }
 
-    /** What {@link #offerShared} did with a frame. */
+    /** What {@link #offerShared} or {@link #offerWithin} did with a frame. */
     enum Delivery {
         /** Queued for the client. */
         QUEUED,
         /** Not queued: the queue was full (the stream stays open under FAIL_WRITE, and ends under DISCONNECT). */
         DROPPED,
+        /** Not queued, nothing else done: no room within the producer's limit; its room callback will run. */
+        FULL,
         /** Not queued: the stream had ended or was closing. */
         CLOSED
+    }
+
+    /**
+     * Queues a shared frame only if it fits: the queue is empty, or holds at most {@code limit - frame.length}
+     * bytes. Otherwise nothing is queued, no overflow policy applies, and {@code onRoom} is kept to run once
+     * (outside the lock, on the writer's thread) when the queue is down to {@code limit / 2} bytes; it
+     * replaces an earlier one and never runs if the stream ends first. This is how a producer that knows its
+     * backlog (a registry's catch-up) moves data by demand: as fast as the client takes it, never cut for it.
+     * Deciding and keeping the callback under one lock hold means no wake-up is lost.
+     */
+    Delivery offerWithin(byte[] frame, long limit, Runnable onRoom) {
+        boolean drain = false;
+        synchronized (lock) {
+            if (status != null || closing != null) {
+                return Delivery.CLOSED;
+            }
+            if (!queue.isEmpty() && queue.bytes() + frame.length > limit) {
+                roomWaiter = onRoom;
+                roomAt = limit / 2;
+                return Delivery.FULL;
+            }
+            finishHeartbeatLocked();
+            queue.push(new Write(frame, 0, frame.length, null));
+            long now = nanoClock.getAsLong();
+            lastWriteNanos = now;
+            lastApplicationWriteNanos = now;
+            if (state == WriterState.IDLE) {
+                state = WriterState.WRITING;
+                drain = true;
+            }
+        }
+        if (drain) {
+            drain();
+        }
+        return Delivery.QUEUED;
     }
 
     /**
@@ -303,6 +343,7 @@ final class Connection implements Timed {
             int joinedLength = 0;
             Ending ending = null;
             boolean completeNow = false;
+            Runnable room = null;
             synchronized (lock) {
                 if (status != null) {
                     // Ended by another thread while we wrote: leaving the writer, we complete the response.
@@ -332,6 +373,10 @@ final class Connection implements Timed {
                             joinedLength += peek.length();
                         }
                     }
+                    if (roomWaiter != null && queue.bytes() <= roomAt) {
+                        room = roomWaiter;
+                        roomWaiter = null;
+                    }
                     if (next == null && !needsFlush) {
                         if (closing != null) {
                             ending = endLocked(closing, null, true, false);
@@ -350,6 +395,10 @@ final class Connection implements Timed {
             if (ending != null) {
                 finish(ending);
                 return;
+            }
+            if (room != null) {
+                // Before this write: the producer refills (on its own thread) while the container takes it.
+                runRoomWaiter(room);
             }
             try {
                 if (next == null) {
@@ -379,6 +428,14 @@ final class Connection implements Timed {
                 failedByWriter(e);
                 return;
             }
+        }
+    }
+
+    private void runRoomWaiter(Runnable room) {
+        try {
+            room.run();
+        } catch (RuntimeException e) {
+            log.warn("stream {}: room callback {} failed", id, room, e);
         }
     }
 
@@ -510,8 +567,11 @@ final class Connection implements Timed {
             } else if (idleTimeoutNanos > 0 && closing == null && now - lastApplicationWriteNanos >= idleTimeoutNanos) {
                 ending = endLocked(new CloseStatus(CloseReason.IDLE_TIMEOUT, "nothing sent for "
                         + millis(now - lastApplicationWriteNanos) + " ms"), null, false, false);
-            } else if (heartbeatOpen != null && heartbeatNanos > 0 && closing == null
+            } else if (heartbeatOpen != null && heartbeatNanos > 0 && closing == null && queue.isEmpty()
                     && now - lastWriteNanos >= heartbeatNanos) {
+                // Only into an empty queue: bytes waiting for the client already keep the stream from being
+                // silent, the write time-out watches their progress, and a heartbeat must never be what
+                // overflows a full queue.
                 heartbeat = true;
             }
         }
@@ -553,6 +613,7 @@ final class Connection implements Timed {
             return null;
         }
         status = end;
+        roomWaiter = null;
         cut = end.reason() == CloseReason.SLOW_CONSUMER || end.reason() == CloseReason.ERROR;
         List<Write> discarded = new ArrayList<>(queue.size());
         queue.drainTo(discarded);

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Stripes.</b> Each stream belongs to one stripe (by its id), and each topic keeps its subscriptions
  * per stripe. A stripe has a FIFO mailbox and at most one task on the pool at a time; the registry
  * appends to the mailboxes under its lock, in the order it numbers events. So every stream receives its
- * events in publish order, whatever the topic, and a replay queued in the same mailbox lands exactly
- * between the events before and after it. Different stripes run in parallel.
+ * events in publish order, whatever the topic. Different stripes run in parallel. A stream that catches up
+ * (see {@link CatchUp}) skips broadcasts and reads the rings through its own entries in the same mailbox,
+ * one page at a time, as its queue drains.
  *
  * <p><b>Runs.</b> Events of one topic that wait in a mailbox back to back (a burst of publishes, or a
  * backlog behind a slow delivery) go to each stream as one write of their joined frames, built once per
@@ -40,7 +41,7 @@ final class FanOut {
      */
     private static final int COALESCE_BYTES = 8 * 1024;
 
-    /** Work for one stripe: an event for the stripe's subscribers of a topic, or one stream's replay. */
+    /** Work for one stripe: an event for the stripe's subscribers of a topic, or a page of one stream's catch-up. */
     interface Entry {
         void deliver(int stripe, FanOut fanOut);
     }
@@ -78,13 +79,16 @@ final class FanOut {
         }
     }
 
-    /** Under the registry's lock: queues a numbered event for every stripe where the topic has subscribers. */
-    void broadcast(Topic topic, long seq, byte[] frame, List<Stripe> toStart) {
+    /**
+     * Under the registry's lock: queues a numbered event for every stripe where the topic has subscribers.
+     * {@code retained}: the topic's ring keeps it, so a stream without room for it can read it from there.
+     */
+    void broadcast(Topic topic, long seq, byte[] frame, boolean retained, List<Stripe> toStart) {
         Entry entry = null;
         for (int i = 0; i < stripes.length; i++) {
             if (!topic.stripes[i].isEmpty()) {
                 if (entry == null) {
-                    entry = new Broadcast(topic, seq, frame);
+                    entry = new Broadcast(topic, seq, frame, retained);
                 }
                 stripes[i].add(entry, toStart);
             }
@@ -115,7 +119,7 @@ final class FanOut {
     void counted(Connection.Delivery delivery) {
         if (delivery == Connection.Delivery.QUEUED) {
             delivered.increment();
-        } else {
+        } else if (delivery != Connection.Delivery.FULL) {
             dropped.increment();
         }
     }
@@ -130,16 +134,19 @@ final class FanOut {
         final Topic topic;
         final long seq;
         final byte[] frame;
+        final boolean retained;
 
-        Broadcast(Topic topic, long seq, byte[] frame) {
+        Broadcast(Topic topic, long seq, byte[] frame, boolean retained) {
             this.topic = topic;
             this.seq = seq;
             this.frame = frame;
+            this.retained = retained;
         }
 
         /** Whether {@code next} can join a run that this entry starts, {@code runBytes} long so far. */
         boolean extendsRun(Entry next, int runBytes) {
-            return next instanceof Broadcast b && b.topic == topic && runBytes + b.frame.length <= COALESCE_BYTES;
+            return next instanceof Broadcast b && b.topic == topic && b.retained == retained
+                    && runBytes + b.frame.length <= COALESCE_BYTES;
         }
 
         @Override
@@ -151,9 +158,10 @@ final class FanOut {
     /**
      * Delivers consecutive events of one topic to the stripe's subscribers. A subscriber that gets all of them
      * (nearly every one: only a stream that joined or left inside the run does not) gets them as one write,
-     * built once for the stripe: one container write and one flush per stream instead of one per event. The
-     * joined write is queued or refused as a whole; a stream whose queue bound is under four times the run's
-     * length gets the events one by one instead, so that joining never cuts a stream that would have kept up.
+     * built once for the stripe: one container write and one flush per stream instead of one per event. A
+     * stream whose queue bound is under four times the run's length gets the events one by one instead. A
+     * stream that is catching up is skipped: it reads these events from the ring at its own pace; and a
+     * stream without room for an event the ring keeps starts doing so ({@link Member#deliverLive}).
      */
     private static void deliverRun(List<Broadcast> run, int stripe, FanOut fanOut) {
         Broadcast first = run.get(0);
@@ -162,19 +170,25 @@ final class FanOut {
         long queued = 0;
         long missed = 0;
         for (Topic.Subscription sub : first.topic.stripes[stripe]) {
-            if (sub.covers(first.seq) && sub.covers(last.seq) && joined.length <= sub.member.maxJoinedBytes) {
-                if (sub.member.deliver(joined) == Connection.Delivery.QUEUED) {
+            Member member = sub.member;
+            if (member.catchingUp) {
+                continue;
+            }
+            if (sub.covers(first.seq) && sub.covers(last.seq) && joined.length <= member.maxJoinedBytes) {
+                Connection.Delivery d = member.deliverLive(joined, first.seq, first.retained);
+                if (d == Connection.Delivery.QUEUED) {
                     queued += run.size();
-                } else {
+                } else if (d != Connection.Delivery.FULL) {
                     missed += run.size();
                 }
                 continue;
             }
             for (Broadcast b : run) {
-                if (sub.covers(b.seq)) {
-                    if (sub.member.deliver(b.frame) == Connection.Delivery.QUEUED) {
+                if (sub.covers(b.seq) && !member.catchingUp) {
+                    Connection.Delivery d = member.deliverLive(b.frame, b.seq, b.retained);
+                    if (d == Connection.Delivery.QUEUED) {
                         queued++;
-                    } else {
+                    } else if (d != Connection.Delivery.FULL) {
                         missed++;
                     }
                 }

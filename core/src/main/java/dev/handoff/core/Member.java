@@ -20,6 +20,15 @@ final class Member implements Subscriber {
      */
     final int maxJoinedBytes;
 
+    /** Where this stream reads a backlog by demand: after a reconnect, or when a broadcast found no room. */
+    final CatchUp catchUp;
+    /**
+     * True while the stream reads its topics' rings through {@link #catchUp} instead of taking broadcasts.
+     * Set before its subscriptions are published (a reconnect) or on its stripe (falling behind); cleared on
+     * its stripe under the registry's lock; read by the fan-out on that stripe.
+     */
+    volatile boolean catchingUp;
+
     // ---- Guarded by the registry's lock.
     final Map<String, Topic.Subscription> subscriptions = new LinkedHashMap<>();
     boolean ended;
@@ -27,12 +36,14 @@ final class Member implements Subscriber {
     /** A copy of the subscribed topic names, replaced under the registry's lock, read by anyone. */
     private volatile Set<String> topics = Set.of();
 
-    Member(DefaultSseStream stream, String clientKey, Principal principal, int stripe) {
+    Member(DefaultSseStream stream, String clientKey, Principal principal, int stripe, CatchUp.Log registry,
+            FanOut fanOut) {
         this.stream = stream;
         this.clientKey = clientKey;
         this.principal = principal;
         this.stripe = stripe;
         this.maxJoinedBytes = stream.connection.queueBound() / 4;
+        this.catchUp = new CatchUp(this, registry, fanOut);
     }
 
     /** Under the registry's lock, after {@link #subscriptions} changed. */
@@ -40,8 +51,26 @@ final class Member implements Subscriber {
         topics = Set.copyOf(subscriptions.keySet());
     }
 
+    /** Queues a frame under the stream's overflow policy: for frames no ring keeps (a final shutdown event). */
     Connection.Delivery deliver(byte[] frame) {
         return stream.connection.offerShared(frame);
+    }
+
+    /**
+     * On the stripe: queues a live broadcast whose first event is numbered {@code firstSeq}. An event the
+     * rings keep ({@code retained}) never overflows the queue: where it does not fit, the stream falls behind
+     * and reads on from the rings at its own pace ({@link Connection.Delivery#FULL}). Others go under the
+     * stream's overflow policy.
+     */
+    Connection.Delivery deliverLive(byte[] frame, long firstSeq, boolean retained) {
+        if (!retained) {
+            return stream.connection.offerShared(frame);
+        }
+        Connection.Delivery d = stream.connection.offerWithin(frame, stream.connection.queueBound(), catchUp);
+        if (d == Connection.Delivery.FULL) {
+            catchUp.fallBehind(firstSeq);
+        }
+        return d;
     }
 
     @Override

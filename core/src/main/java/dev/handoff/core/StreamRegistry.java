@@ -5,7 +5,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
@@ -108,6 +107,23 @@ public final class StreamRegistry implements AutoCloseable {
             36L * 36 * 36 * 36 * 36 * 36), 36);
     private final FanOut fanOut;
     private final ScheduledFuture<?> sweep;
+    /** What the streams' catch-ups read the rings through. */
+    private final CatchUp.Log rings = new CatchUp.Log() {
+        @Override
+        public Object lock() {
+            return lock;
+        }
+
+        @Override
+        public long lastSeqLocked() {
+            return seq;
+        }
+
+        @Override
+        public String idOf(long n) {
+            return eventId(n);
+        }
+    };
 
     // ---- Counters, updated without the lock.
     private final LongAdder published = new LongAdder();
@@ -196,7 +212,7 @@ public final class StreamRegistry implements AutoCloseable {
         try {
             stream = handoff.options(o -> streamOptions.apply(o).withScheduler(scheduler)).sse(s -> {
                 // Subscribed before the headers go out: a client that sees the response start misses no event.
-                Member member = new Member(s, key, request.getUserPrincipal(), fanOut.stripeOf(s.id()));
+                Member member = new Member(s, key, request.getUserPrincipal(), fanOut.stripeOf(s.id()), rings, fanOut);
                 s.connection.countBytesInto(bytesWritten);
                 List<FanOut.Stripe> toStart = FanOut.newStartList();
                 synchronized (lock) {
@@ -292,14 +308,16 @@ public final class StreamRegistry implements AutoCloseable {
      */
     public int closeTopic(String topic, CloseReason reason, String detail) {
         List<FanOut.Stripe> toStart = FanOut.newStartList();
+        CloseStatus status = new CloseStatus(reason, detail);
         int n = 0;
         synchronized (lock) {
             Topic t = topics.get(topic);
             if (t != null) {
+                long after = seq;
                 for (Set<Topic.Subscription> stripe : t.stripes) {
                     for (Topic.Subscription sub : stripe) {
                         Member m = sub.member;
-                        fanOut.enqueue(m.stripe, (s, out) -> m.stream.close(reason, detail), toStart);
+                        fanOut.enqueue(m.stripe, (s, out) -> m.catchUp.closeAfter(after, status), toStart);
                         n++;
                     }
                 }
@@ -367,33 +385,37 @@ public final class StreamRegistry implements AutoCloseable {
         }
     }
 
-    /** Under the lock: subscribes a new stream and queues its replay, so that it lands before live events. */
+    /**
+     * Under the lock: subscribes a new stream. With a {@code Last-Event-ID}, the stream first catches up from
+     * its topics' rings after that id, by demand (see {@link CatchUp}), then goes live; an id it cannot resume
+     * from gets a reset per topic.
+     */
     private void attachLocked(Member member, List<String> names, String lastEventId, List<FanOut.Stripe> toStart) {
-        long resumeAfter = lastEventId == null ? -1 : resumePointLocked(lastEventId, names);
-        List<Topic.Retained> replay = new ArrayList<>();
-        List<String> resets = new ArrayList<>();
-        for (String name : names) {
-            Topic t = topics.get(name);
-            subscribeLocked(member, t);
-            if (lastEventId != null) {
-                if (resumeAfter >= 0 && replayEvents > 0 && t.canResumeAfter(resumeAfter)) {
-                    t.collectAfter(resumeAfter, replay);
-                } else {
-                    resets.add(name);
-                }
+        if (lastEventId == null) {
+            for (String name : names) {
+                subscribeLocked(member, topics.get(name), seq, false);
             }
+            member.topicsChanged();
+            return;
+        }
+        long resumeAfter = replayEvents > 0 ? resumePointLocked(lastEventId, names) : -1;
+        long from = resumeAfter >= 0 ? resumeAfter : seq;
+        // Before the subscriptions are published: the fan-out must not hand this stream broadcasts meanwhile.
+        member.catchUp.beginAfter(from);
+        for (String name : names) {
+            subscribeLocked(member, topics.get(name), from, resumeAfter < 0);
         }
         member.topicsChanged();
-        if (!replay.isEmpty() || !resets.isEmpty()) {
-            if (names.size() > 1) {
-                replay.sort(Comparator.comparingLong(Topic.Retained::seq));
-            }
-            fanOut.enqueue(member.stripe, new CatchUp(member, replay, resets, eventId(seq)), toStart);
-        }
+        fanOut.enqueue(member.stripe, member.catchUp, toStart);
     }
 
     private void subscribeLocked(Member member, Topic t) {
-        Topic.Subscription sub = new Topic.Subscription(member, t, seq);
+        subscribeLocked(member, t, seq, false);
+    }
+
+    private void subscribeLocked(Member member, Topic t, long joinedAfter, boolean resetDue) {
+        Topic.Subscription sub = new Topic.Subscription(member, t, joinedAfter);
+        sub.resetDue = resetDue;
         member.subscriptions.put(t.name, sub);
         t.stripes[member.stripe].add(sub);
     }
@@ -500,7 +522,7 @@ public final class StreamRegistry implements AutoCloseable {
                 }
             }
             if (t != null) {
-                fanOut.broadcast(t, n, frame, toStart);
+                fanOut.broadcast(t, n, frame, id != null && replayEvents > 0, toStart);
             }
         }
         published.increment();

@@ -1,7 +1,5 @@
 package dev.handoff.core;
 
-import java.util.ArrayDeque;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -33,7 +31,10 @@ final class Topic {
      * older id may have missed some and is sent a reset instead.
      */
     long forgottenUpTo;
-    private final ArrayDeque<Retained> ring = new ArrayDeque<>();
+    /** The retained events, oldest first, in a circular array that grows up to the replay size. */
+    private Retained[] ring = new Retained[8];
+    private int head;
+    private int size;
 
     @SuppressWarnings("unchecked")
     Topic(String name, int stripeCount, long forgottenUpTo) {
@@ -46,15 +47,30 @@ final class Topic {
     }
 
     void retain(Retained event, int maxEvents, long maxAgeNanos) {
-        ring.addLast(event);
+        if (size == ring.length) {
+            Retained[] grown = new Retained[ring.length * 2];
+            for (int i = 0; i < size; i++) {
+                grown[i] = get(i);
+            }
+            ring = grown;
+            head = 0;
+        }
+        ring[(head + size) % ring.length] = event;
+        size++;
         trim(event.publishedNanos(), maxEvents, maxAgeNanos);
     }
 
     /** Forgets events beyond the ring's size or older than its age limit (zero: no age limit). */
     void trim(long now, int maxEvents, long maxAgeNanos) {
-        while (!ring.isEmpty() && (ring.size() > maxEvents
-                || (maxAgeNanos > 0 && now - ring.peekFirst().publishedNanos() > maxAgeNanos))) {
-            forgottenUpTo = ring.removeFirst().seq();
+        while (size > 0 && (size > maxEvents || (maxAgeNanos > 0 && now - ring[head].publishedNanos() > maxAgeNanos))) {
+            forgottenUpTo = ring[head].seq();
+            ring[head] = null;
+            head = (head + 1) % ring.length;
+            size--;
+        }
+        if (size == 0 && ring.length > 8) {
+            ring = new Retained[8];
+            head = 0;
         }
     }
 
@@ -63,18 +79,30 @@ final class Topic {
         return forgottenUpTo <= seq;
     }
 
-    /** Adds the retained events numbered after {@code seq}, oldest first. */
-    void collectAfter(long seq, List<Retained> into) {
-        for (Retained r : ring) {
-            if (r.seq() > seq) {
-                into.add(r);
+    /** The retained event at {@code index}, 0 being the oldest. */
+    Retained get(int index) {
+        return ring[(head + index) % ring.length];
+    }
+
+    /** The index of the oldest retained event numbered after {@code seq}, or {@link #retained()} if none is. */
+    int indexAfter(long seq) {
+        int low = 0;
+        int high = size;
+        while (low < high) {
+            int mid = (low + high) >>> 1;
+            if (get(mid).seq() <= seq) {
+                low = mid + 1;
+            } else {
+                high = mid;
             }
         }
+        return low;
     }
 
     /** The sequence number of the retained event with this (application-given) id, or -1. */
     long seqOf(String id) {
-        for (Retained r : ring) {
+        for (int i = size - 1; i >= 0; i--) {
+            Retained r = get(i);
             if (id.equals(r.id())) {
                 return r.seq();
             }
@@ -83,7 +111,7 @@ final class Topic {
     }
 
     int retained() {
-        return ring.size();
+        return size;
     }
 
     int subscribers() {
@@ -96,15 +124,21 @@ final class Topic {
 
     /** Neither streams nor retained events: the registry may forget the topic. */
     boolean isUnused() {
-        return streams == 0 && ring.isEmpty();
+        return streams == 0 && size == 0;
     }
 
     /** A stream's subscription to a topic. Identity matters, not value: the stripe sets hold these. */
     static final class Subscription {
         final Member member;
         final Topic topic;
-        /** The stream receives this topic's live events numbered after this; earlier ones came by replay, or not at all. */
-        final long joinedAfter;
+        /**
+         * The stream receives this topic's events numbered after this; earlier ones came by replay, or not at
+         * all. Moved forward under the registry's lock by the stream's {@link CatchUp} (a reset, going live);
+         * read by the fan-out.
+         */
+        volatile long joinedAfter;
+        /** The stream's catch-up owes it a reset for this topic (its id could not be resumed). Registry's lock. */
+        boolean resetDue;
         /**
          * Set when unsubscribed: events numbered up to this are still delivered (they were published while
          * subscribed), later ones are not. The fan-out removes the subscription once it has passed them.
@@ -148,6 +182,6 @@ final class Topic {
 
     @Override
     public String toString() {
-        return "Topic[" + name + ", " + streams + " streams, " + ring.size() + " retained, last " + lastSeq + "]";
+        return "Topic[" + name + ", " + streams + " streams, " + size + " retained, last " + lastSeq + "]";
     }
 }

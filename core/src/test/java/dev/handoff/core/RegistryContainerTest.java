@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -240,8 +241,9 @@ class RegistryContainerTest {
         int eventSize = 4096;
         int bound = 64 * 1024;
         int perRound = 8;
+        // A full queue does not cut a registry stream (it reads on from the ring); no progress for a second does.
         use(StreamRegistry.builder().streamOptions(o -> o.withMaxQueuedBytes(bound)
-                .withOverflow(OverflowPolicy.DISCONNECT)));
+                .withOverflow(OverflowPolicy.DISCONNECT).withWriteTimeout(Duration.ofSeconds(1))));
         List<Conn> healthy = client.openAll("/sub?topic=feed", healthyCount, healthyCount, WAIT);
         List<SseStream> healthyStreams = takeOpened(healthyCount);
         List<Conn> stalled = new ArrayList<>();
@@ -288,6 +290,177 @@ class RegistryContainerTest {
                         + "%d rounds%n", server.name(), stalledCount, healthyCount + stalledCount, seq, eventSize,
                 seq * eventSize / 1024, maxQueued, bound, perRound, sorted.get(sorted.size() / 2),
                 sorted.get(sorted.size() - 1), sorted.size());
+    }
+
+    /** Publishes {@code n} events of {@code size} bytes numbered from {@code first}; returns their ids. */
+    private static List<String> publishNumbered(String topic, long first, int n, int size) {
+        List<String> ids = new ArrayList<>(n);
+        for (long seq = first; seq < first + n; seq++) {
+            ids.add(registry.publish(topic, padded(seq, size)));
+        }
+        return ids;
+    }
+
+    @Test
+    void aReconnectWithFourMiBOfBacklogGetsExactlyTheEventsAfterItsIdThroughA64KiBBoundTwentyTimesInARow()
+            throws Exception {
+        int backlog = 1000;
+        int eventSize = 4096;
+        int bound = 64 * 1024;
+        // Room for the live event each reconnect adds, so that the oldest event stays retained.
+        use(StreamRegistry.builder().replay(backlog + 20, Duration.ZERO)
+                .streamOptions(o -> o.withMaxQueuedBytes(bound).withOverflow(OverflowPolicy.DISCONNECT)));
+        List<String> ids = publishNumbered("backlog", 0, backlog, eventSize);
+        long bytes = 0;
+        long nanos = 0;
+        for (int i = 0; i < 20; i++) {
+            // Every other one from the oldest event: 4 MiB through the 64 KiB queue.
+            int after = i % 2 == 0 ? 0 : (i * 97) % backlog;
+            long expected = ids.size() - after - 1;
+            long start = System.nanoTime();
+            Conn c = client.getFrom(after + 1, "/sub?topic=backlog", "Last-Event-ID: " + ids.get(after));
+            assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+            c.awaitEventCount(expected, WAIT);
+            nanos += System.nanoTime() - start;
+            bytes += c.bodyBytes();
+            assertThat(c.outOfOrder()).as("reconnect %d after event %d", i, after).isNull();
+            // Then live, with no gap and no duplicate: the next event published is the next one received.
+            SseStream stream = takeOpened(1).get(0);
+            ids.add(registry.publish("backlog", padded(ids.size(), 16)));
+            c.awaitEventCount(expected + 1, WAIT);
+            assertThat(c.outOfOrder()).isNull();
+            assertThat(stream.isOpen()).as("reconnect %d: %s", i, stream.closeStatus()).isTrue();
+            stream.close();
+            c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(c.eventCount()).as("reconnect %d: nothing after the live event", i).isEqualTo(expected + 1);
+        }
+        assertThat(registry.stats().closes()).containsEntry(CloseReason.SLOW_CONSUMER, 0L);
+        System.out.printf("[figures] %s: 20 reconnects caught up %d MiB through a %d KiB bound at %.0f MB/s%n",
+                server.name(), bytes >> 20, bound >> 10, bytes / (nanos / 1e9) / 1e6);
+    }
+
+    @Test
+    void aReaderAtATenthOfThePublishRateThenAtFullSpeedEndsWithEveryEventInOrder() throws Exception {
+        int total = 4000;
+        int eventSize = 4096;
+        long slowRate = 400_000;
+        String path = "/sub?topic=pace";
+        use(StreamRegistry.builder().replay(total, Duration.ZERO)
+                .streamOptions(o -> o.withMaxQueuedBytes(64 * 1024).withOverflow(OverflowPolicy.DISCONNECT)));
+        ScheduledExecutorService publisher = Executors.newSingleThreadScheduledExecutor();
+        AtomicInteger next = new AtomicInteger();
+        long received = 0;
+        int reconnects = 0;
+        Conn conn = client.getFrom(0, path);
+        assertThat(conn.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        try {
+            // About 4 MB/s published; the reader takes a tenth of that for two seconds, then all it can.
+            conn.throttle(slowRate);
+            publisher.scheduleAtFixedRate(() -> {
+                int i = next.getAndIncrement();
+                if (i < total) {
+                    registry.publish("pace", padded(i, eventSize));
+                }
+            }, 0, 1, TimeUnit.MILLISECONDS);
+            long fullSpeedAt = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            boolean throttled = true;
+            while (received + conn.eventCount() < total) {
+                assertThat(System.nanoTime()).as("all events within %s; got %d", WAIT, received + conn.eventCount())
+                        .isLessThan(deadline);
+                if (throttled && System.nanoTime() >= fullSpeedAt) {
+                    conn.throttle(0);
+                    throttled = false;
+                }
+                try {
+                    conn.ended.get(50, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException stillOpen) {
+                    continue;
+                }
+                // Cut: come back at once from the last id seen, as a browser's EventSource does.
+                assertThat(conn.outOfOrder()).isNull();
+                received += conn.eventCount();
+                String last = conn.lastEventId();
+                conn = last == null ? client.getFrom(received, path)
+                        : client.getFrom(received, path, "Last-Event-ID: " + last);
+                assertThat(conn.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+                if (throttled) {
+                    conn.throttle(slowRate);
+                }
+                assertThat(++reconnects).isLessThan(50);
+            }
+        } finally {
+            publisher.shutdownNow();
+        }
+        // A reset (data "pace") or a repeat would be out of order here.
+        assertThat(conn.outOfOrder()).isNull();
+        assertThat(received + conn.eventCount()).isEqualTo(total);
+        conn.close();
+        System.out.printf("[figures] %s: %d events of %d B at ~1/ms to a reader at %d KB/s for 2 s, then at full "
+                + "speed: all received in order, %d reconnects, %d cut as slow%n", server.name(), total, eventSize,
+                slowRate / 1000, reconnects, registry.stats().closes().get(CloseReason.SLOW_CONSUMER));
+    }
+
+    @Test
+    void aReaderTheRingOvertakesGetsAResetAndNeverASilentGap() throws Exception {
+        int ring = 50;
+        int eventSize = 16 * 1024;
+        use(StreamRegistry.builder().replay(ring, Duration.ZERO)
+                .streamOptions(o -> o.withMaxQueuedBytes(64 * 1024).withOverflow(OverflowPolicy.DISCONNECT)));
+        Conn conn = client.request("GET", "/sub?topic=fast", 4096, true);
+        assertThat(conn.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        SseStream stream = takeOpened(1).get(0);
+        conn.pause();
+        // 16 MiB while it does not read: far more than the socket buffers, the queue and the ring hold.
+        int published = 1000;
+        publishNumbered("fast", 0, published, eventSize);
+        Awaitility.await().atMost(WAIT).until(() -> registry.stats().eventsPublished() == published);
+        conn.resume();
+        // A reset covers the topic's events up to when it was sent: the next one comes after it.
+        conn.awaitCondition(c -> c.events().stream().anyMatch(e -> e.type().equals(StreamRegistry.RESET_EVENT)),
+                WAIT, "a reset");
+        registry.publish("fast", "final");
+        conn.awaitCondition(c -> !c.events().isEmpty()
+                && c.events().get(c.events().size() - 1).data().equals("final"), WAIT, "the final event");
+        List<Event> events = conn.events();
+        assertThat(stream.isOpen()).as("%s", stream.closeStatus()).isTrue();
+        long resets = 0;
+        long expected = 0;
+        for (int i = 0; i < events.size() - 1; i++) {
+            Event e = events.get(i);
+            if (e.type().equals(StreamRegistry.RESET_EVENT)) {
+                assertThat(e.data()).isEqualTo("fast");
+                resets++;
+                expected = -1; // After a reset, any later event may follow.
+                continue;
+            }
+            long n = Long.parseLong(e.data().substring(0, e.data().indexOf(' ')));
+            assertThat(n).as("event %d: %s after %d, with no reset between", i, n, expected - 1)
+                    .isEqualTo(expected < 0 ? n : expected);
+            assertThat(n).isGreaterThanOrEqualTo(Math.max(expected, 0));
+            expected = n + 1;
+        }
+        assertThat(resets).as("the ring was overtaken").isPositive();
+        System.out.printf("[figures] %s: a paused reader overtaken by a %d-event ring got %d events of %d, %d reset%n",
+                server.name(), ring, events.size() - 1 - resets, published, resets);
+    }
+
+    @Test
+    void closingATopicAfterABurstLargerThanTheQueueDeliversTheWholeBurstFirst() throws Exception {
+        int burst = 2000;
+        use(StreamRegistry.builder().replay(burst, Duration.ZERO)
+                .streamOptions(o -> o.withMaxQueuedBytes(64 * 1024).withOverflow(OverflowPolicy.DISCONNECT)));
+        List<Conn> conns = client.openAll("/sub?topic=job", 10, 10, WAIT);
+        takeOpened(10);
+        publishNumbered("job", 0, burst, 4096);
+        assertThat(registry.closeTopic("job", CloseReason.COMPLETED, "job done")).isEqualTo(10);
+        for (Conn c : conns) {
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+            assertThat(c.eventCount()).isEqualTo(burst);
+            assertThat(c.outOfOrder()).isNull();
+        }
+        assertThat(registry.stats().closes()).containsEntry(CloseReason.COMPLETED, 10L)
+                .containsEntry(CloseReason.SLOW_CONSUMER, 0L);
     }
 
     @Test

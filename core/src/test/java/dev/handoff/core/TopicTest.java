@@ -2,8 +2,6 @@ package dev.handoff.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The replay ring of a topic, and the rule for topic names. */
@@ -23,11 +21,27 @@ class TopicTest {
         assertThat(t.forgottenUpTo).isEqualTo(20);
         assertThat(t.canResumeAfter(20)).isTrue();
         assertThat(t.canResumeAfter(19)).as("event 20 is gone").isFalse();
-        List<Topic.Retained> after = new ArrayList<>();
-        t.collectAfter(30, after);
-        assertThat(after).extracting(Topic.Retained::seq).containsExactly(40L, 50L);
+        assertThat(t.indexAfter(30)).isEqualTo(1);
+        assertThat(t.get(t.indexAfter(30)).seq()).isEqualTo(40);
+        assertThat(t.indexAfter(35)).as("between two events").isEqualTo(1);
+        assertThat(t.indexAfter(0)).as("before the ring").isZero();
+        assertThat(t.indexAfter(50)).as("after the last").isEqualTo(3);
         assertThat(t.seqOf("e-40")).isEqualTo(40);
         assertThat(t.seqOf("e-10")).as("forgotten").isEqualTo(-1);
+    }
+
+    @Test
+    void theRingGrowsAndWrapsAroundKeepingItsOrder() {
+        Topic t = new Topic("t", 1, 0);
+        for (long seq = 1; seq <= 1000; seq++) {
+            t.retain(event(seq, seq), 300, 0);
+        }
+        assertThat(t.retained()).isEqualTo(300);
+        for (int i = 0; i < 300; i++) {
+            assertThat(t.get(i).seq()).isEqualTo(701 + i);
+        }
+        assertThat(t.indexAfter(850)).isEqualTo(150);
+        assertThat(t.forgottenUpTo).isEqualTo(700);
     }
 
     @Test

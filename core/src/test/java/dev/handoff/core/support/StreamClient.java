@@ -34,6 +34,13 @@ public final class StreamClient implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Function<Event, String> sequenceKey = Event::lastEventId;
+    /** Gives throttled connections their socket back after a pause. */
+    private final java.util.concurrent.ScheduledExecutorService timer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "stream-client-timer");
+                t.setDaemon(true);
+                return t;
+            });
 
     public StreamClient(int port) throws IOException {
         this.server = new InetSocketAddress("127.0.0.1", port);
@@ -64,6 +71,19 @@ public final class StreamClient implements AutoCloseable {
      */
     public Conn request(String method, String path, int receiveBuffer, boolean retain, String... headers)
             throws IOException {
+        return request(0, method, path, receiveBuffer, retain, headers);
+    }
+
+    /**
+     * A count-only {@code GET} whose first event must carry sequence number {@code firstSeq} (a resumed
+     * stream), with the given extra header lines.
+     */
+    public Conn getFrom(long firstSeq, String path, String... headers) throws IOException {
+        return request(firstSeq, "GET", path, 0, false, headers);
+    }
+
+    private Conn request(long firstSeq, String method, String path, int receiveBuffer, boolean retain,
+            String... headers) throws IOException {
         StringBuilder sb = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\n")
                 .append("Host: 127.0.0.1:").append(server.getPort()).append("\r\n");
         for (String h : headers) {
@@ -76,7 +96,7 @@ public final class StreamClient implements AutoCloseable {
             ch.setOption(StandardSocketOptions.SO_RCVBUF, receiveBuffer);
         }
         Conn conn = new Conn(ch, ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.ISO_8859_1)),
-                method.equals("HEAD"), retain);
+                method.equals("HEAD"), retain, firstSeq);
         ch.connect(server);
         submit(() -> {
             try {
@@ -142,7 +162,17 @@ public final class StreamClient implements AutoCloseable {
                         }
                         if (key.isValid() && key.isReadable()) {
                             buffer.clear();
+                            int allowance = conn.allowance();
+                            if (allowance <= 0) {
+                                key.interestOps(0);
+                                conn.resumeLater(key);
+                                continue;
+                            }
+                            buffer.limit(Math.min(buffer.capacity(), allowance));
                             int n = conn.channel.read(buffer);
+                            if (n > 0) {
+                                conn.spent(n);
+                            }
                             if (n < 0) {
                                 conn.endOfStream();
                                 key.cancel();
@@ -167,6 +197,7 @@ public final class StreamClient implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        timer.shutdownNow();
         running = false;
         selector.wakeup();
         thread.join(5_000);
@@ -197,7 +228,14 @@ public final class StreamClient implements AutoCloseable {
         final ByteBuffer request;
         private final boolean headRequest;
         private final boolean retain;
+        /** The sequence number the first event must carry (count-only connections). */
+        private final long firstSeq;
         volatile boolean paused;
+        /** Bytes per second this connection reads at most; 0 for as fast as it can. */
+        private volatile long bytesPerSecond;
+        // ---- Selector thread only: the throttle's token bucket.
+        private double tokens;
+        private long refilledNanos = System.nanoTime();
 
         /** Completes when the status line and headers arrived. */
         public final CompletableFuture<Head> head = new CompletableFuture<>();
@@ -219,11 +257,72 @@ public final class StreamClient implements AutoCloseable {
         private long eventCount;
         private String outOfOrder;
 
-        Conn(SocketChannel channel, ByteBuffer request, boolean headRequest, boolean retain) {
+        private String lastEventId;
+
+        Conn(SocketChannel channel, ByteBuffer request, boolean headRequest, boolean retain, long firstSeq) {
             this.channel = channel;
             this.request = request;
             this.headRequest = headRequest;
             this.retain = retain;
+            this.firstSeq = firstSeq;
+        }
+
+        /**
+         * Reads at most {@code rate} bytes per second from now on (0: as fast as possible), in slices of
+         * about a twentieth of a second: a slow client whose socket buffers fill, though it never stops.
+         */
+        public void throttle(long rate) {
+            bytesPerSecond = rate;
+            submit(() -> {
+                tokens = 0;
+                refilledNanos = System.nanoTime();
+                SelectionKey key = channel.keyFor(selector);
+                if (rate == 0 && !paused && key != null && key.isValid() && request != null
+                        && !request.hasRemaining()) {
+                    key.interestOps(SelectionKey.OP_READ);
+                }
+            });
+        }
+
+        int allowance() {
+            long rate = bytesPerSecond;
+            if (rate == 0) {
+                return Integer.MAX_VALUE;
+            }
+            long now = System.nanoTime();
+            tokens = Math.min(Math.max(1024, rate / 20.0), tokens + rate * ((now - refilledNanos) / 1e9));
+            refilledNanos = now;
+            return (int) tokens;
+        }
+
+        void spent(int n) {
+            if (bytesPerSecond != 0) {
+                tokens -= n;
+            }
+        }
+
+        void resumeLater(SelectionKey key) {
+            timer.schedule(() -> submit(() -> {
+                if (!paused && key.isValid()) {
+                    key.interestOps(SelectionKey.OP_READ);
+                }
+            }), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        /** Reads again after {@link #pause()}. */
+        public void resume() {
+            paused = false;
+            submit(() -> {
+                SelectionKey key = channel.keyFor(selector);
+                if (key != null && key.isValid() && !request.hasRemaining()) {
+                    key.interestOps(SelectionKey.OP_READ);
+                }
+            });
+        }
+
+        /** The id of the last event received (retained or not), as a browser would resume from; null before one. */
+        public synchronized String lastEventId() {
+            return lastEventId;
         }
 
         /** The client's local port, as the server sees it in the remote address. */
@@ -465,13 +564,16 @@ public final class StreamClient implements AutoCloseable {
                 bodyBytes += n;
                 if (!text.isEmpty()) {
                     List<Event> fresh = parser.feed(text);
+                    if (!fresh.isEmpty()) {
+                        lastEventId = fresh.get(fresh.size() - 1).lastEventId();
+                    }
                     if (retain) {
                         body.append(text);
                         eventCount += fresh.size();
                     } else {
                         for (Event e : fresh) {
                             String key = sequenceKey.apply(e);
-                            if (outOfOrder == null && !key.equals(Long.toString(eventCount))) {
+                            if (outOfOrder == null && !key.equals(Long.toString(firstSeq + eventCount))) {
                                 outOfOrder = "event " + eventCount + " had sequence key " + key + " (id "
                                         + e.lastEventId() + ")";
                             }
