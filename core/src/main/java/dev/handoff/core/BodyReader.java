@@ -73,6 +73,11 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     private final LongSupplier clock;
     /** Answers the request when the body broke one of its rules (called once, outside the lock). */
     private final Consumer<RequestBodyException> onRuleBroken;
+    /**
+     * Ends the request when the container reported the body broken: at once, outside the lock, whether or
+     * not anyone subscribed and whatever the subscriber does with the error.
+     */
+    private final Consumer<RequestBodyException> onBrokenInContainer;
     private final long startedNanos;
 
     // ---- Guarded by lock.
@@ -93,7 +98,8 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     private volatile long bytes;
 
     BodyReader(String description, ServletInputStream in, long contentLength, long maxBytes, long idleNanos,
-            int bufferSize, StreamScheduler scheduler, LongSupplier clock, Consumer<RequestBodyException> onRuleBroken) {
+            int bufferSize, StreamScheduler scheduler, LongSupplier clock, Consumer<RequestBodyException> onRuleBroken,
+            Consumer<RequestBodyException> onBrokenInContainer) {
         this.description = description;
         this.in = in;
         this.contentLength = contentLength;
@@ -103,6 +109,7 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
         this.scheduler = scheduler;
         this.clock = clock;
         this.onRuleBroken = onRuleBroken;
+        this.onBrokenInContainer = onBrokenInContainer;
         this.startedNanos = clock.getAsLong();
         this.waitingSince = startedNanos;
         if (idleNanos > 0) {
@@ -239,9 +246,30 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
         wake();
     }
 
+    /** The container says the body broke: cut short, malformed, reset, or its own idle time-out. */
     @Override
     public void onError(Throwable t) {
-        fail(t);
+        brokenInContainer(t);
+        wake();
+    }
+
+    /**
+     * The container reported the body broken, through {@link #onError} or by throwing from a read (Jetty
+     * reports a client that half-closed mid-body that way): the first report fails the body and ends the
+     * request.
+     */
+    private void brokenInContainer(Throwable t) {
+        RequestBodyException broken = RequestBodyException.brokenInContainer(t, bytes);
+        boolean first;
+        synchronized (lock) {
+            first = failure == null && !finished && !cancelled;
+            if (first) {
+                failure = broken;
+            }
+        }
+        if (first) {
+            onBrokenInContainer.accept(broken);
+        }
     }
 
     /** The exchange ended (the container reported an error, or the response completed) before the body did. */
@@ -340,7 +368,8 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
             }
             if (error != null) {
                 ended("failed: " + error);
-                s.onError(error);
+                Throwable cause = error;
+                signal(s, () -> s.onError(cause), "onError");
                 if (error instanceof RequestBodyException broken) {
                     onRuleBroken.accept(broken);
                 }
@@ -348,7 +377,7 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
             }
             if (complete) {
                 ended("completed");
-                s.onComplete();
+                signal(s, s::onComplete, "onComplete");
                 return;
             }
             if (!readOnce(s)) {
@@ -376,15 +405,16 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
             }
             buffer = new byte[bufferSize];
             n = in.read(buffer);
-            if (n > 0 && bytes + n > maxBytes) {
-                bytes += n;
-                throw new RequestBodyException(413, "request body over this endpoint's limit of " + maxBytes
-                        + " bytes (" + bytes + " read so far)");
-            }
         } catch (IOException | RuntimeException e) {
+            brokenInContainer(e);
+            return true;
+        }
+        if (n > 0 && bytes + n > maxBytes) {
+            bytes += n;
             synchronized (lock) {
                 if (failure == null) {
-                    failure = e;
+                    failure = new RequestBodyException(413, "request body over this endpoint's limit of " + maxBytes
+                            + " bytes (" + bytes + " read so far)");
                 }
             }
             return true;
@@ -415,6 +445,15 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
             }
         }
         return true;
+    }
+
+    /** A terminal signal: a subscriber that throws from it is logged, never left to the container's thread. */
+    private void signal(Flow.Subscriber<?> s, Runnable call, String name) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            log.warn("request body of {}: its subscriber {} failed in {}", description, s, name, e);
+        }
     }
 
     private void ended(String how) {

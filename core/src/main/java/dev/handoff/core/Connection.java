@@ -508,8 +508,7 @@ final class Connection implements Timed {
         Ending ending;
         synchronized (lock) {
             ending = endLocked(new CloseStatus(reason, detail), cause, false, false);
-            if (ending != null && reason != CloseReason.HEAD_REQUEST && reason != CloseReason.COMPLETED
-                    && reason != CloseReason.CLIENT_GONE) {
+            if (ending != null && reason != CloseReason.HEAD_REQUEST && reason != CloseReason.COMPLETED) {
                 cut = true;
             }
         }

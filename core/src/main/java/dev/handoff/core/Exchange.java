@@ -71,6 +71,8 @@ final class Exchange implements AsyncListener {
             return;
         }
         try {
+            // Jetty 12.0 cannot abort while a write is pending: fail that write first (see JettyAbort).
+            JettyAbort.closeHttp1(async.getRequest(), "the stream was cut");
             if (async.getResponse() instanceof HttpServletResponse response) {
                 response.sendError(-1);
             }
@@ -85,6 +87,16 @@ final class Exchange implements AsyncListener {
         } finally {
             ended.countDown();
         }
+    }
+
+    /** Aborts the response stream, if one was opened: false if there is none. */
+    boolean abortStream(CloseReason reason, String detail) {
+        Connection c = response;
+        if (c == null) {
+            return false;
+        }
+        c.abort(reason, detail, null);
+        return true;
     }
 
     boolean isCompleted() {

@@ -19,6 +19,8 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hands a request's connection off the container thread: the servlet equivalent of Rack's
@@ -49,6 +51,8 @@ import java.util.function.UnaryOperator;
  * <p>Not thread-safe: use it on the request thread, before returning.
  */
 public final class Handoff {
+
+    private static final Logger log = LoggerFactory.getLogger(Handoff.class);
 
     /** The request attribute under which {@link HandoffFilter} installs the request's {@code Handoff}. */
     public static final String ATTRIBUTE = Handoff.class.getName();
@@ -208,7 +212,8 @@ public final class Handoff {
         }
         Exchange ex = exchange();
         BodyReader reader = new BodyReader(describe(), in, length, maxBytes, idleTimeout.toNanos(),
-                BodyReader.BUFFER_SIZE, options.scheduler(), System::nanoTime, this::answerBrokenBody);
+                BodyReader.BUFFER_SIZE, options.scheduler(), System::nanoTime, this::answerBrokenBody,
+                this::endBrokenBody);
         body = reader;
         ex.attach(reader);
         in.setReadListener(reader);
@@ -246,18 +251,54 @@ public final class Handoff {
      */
     private void answerBrokenBody(RequestBodyException e) {
         Exchange ex = exchange;
-        if (isHandedOff() || ex == null || ex.isCompleted()) {
+        // The exchange first: once it completed, the container recycles the request.
+        if (ex == null || ex.isCompleted() || isHandedOff()) {
             return;
         }
+        answerOrAbort(ex, e);
+    }
+
+    /**
+     * The container reported the body broken (cut short, malformed, reset, its own idle time-out): the
+     * request ends now, whatever the application does with the error. Nothing committed yet: answered with
+     * the exception's status and message, and the connection closed. A response already streaming: cut.
+     */
+    private void endBrokenBody(RequestBodyException e) {
+        Exchange ex = exchange;
+        if (ex == null || ex.isCompleted()) {
+            return;
+        }
+        CloseReason reason = e.status() == 408 ? CloseReason.IDLE_TIMEOUT : CloseReason.CLIENT_GONE;
+        if (ex.abortStream(reason, e.getMessage())) {
+            return; // The stream logs its end.
+        }
+        String what = describe(); // Before the exchange ends: the container recycles the request then.
+        boolean ours = answerOrAbort(ex, e);
+        log.info("request body of {}: {}; {}", what, e.getMessage(), ours ? "answered " + e.status()
+                : "answered by the container");
+    }
+
+    /**
+     * Answers with the body's status and message, unless the response already looks committed: then the
+     * container took the answer over (Tomcat's {@code InputBuffer} calls {@code sendError(400)}, or 408 on a
+     * socket time-out, when a read fails, which suspends the response), and completing lets it send that.
+     * Nothing else writes a handed-off request's response before Handoff does. Returns true if we answered.
+     */
+    private boolean answerOrAbort(Exchange ex, RequestBodyException e) {
+        if (response.isCommitted()) {
+            ex.complete();
+            return false;
+        }
         try {
-            if (!response.isCommitted()) {
-                new HandoffRejectedException(e.status(), e.getMessage()).respond(response);
-            }
+            // The rest of the body is unread or unreadable: the connection cannot carry another request.
+            response.setHeader("Connection", "close");
+            new HandoffRejectedException(e.status(), e.getMessage()).respond(response);
         } catch (IOException | RuntimeException failed) {
             // The client may be gone already; the exchange ends either way.
         } finally {
             ex.complete();
         }
+        return true;
     }
 
     /** Full mode: declare the status and headers, then open the stream from the returned head. */

@@ -8,8 +8,6 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Writes the backend's chunks to the client, asking for more as the container takes them. A backend that
@@ -18,7 +16,6 @@ import org.slf4j.LoggerFactory;
  */
 final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
 
-    private static final Logger log = LoggerFactory.getLogger(StreamingProxy.class);
     /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
     private static final int IN_FLIGHT = 8;
     private static final AtomicLong RELAYS = new AtomicLong();
@@ -142,10 +139,10 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
         }
         scheduler.unregister(this);
         if (out.isOpen()) {
+            // The stream's end is the one log line: it says why.
+            out.abort(CloseReason.ERROR, "the backend " + exchange.target + " failed mid-body after " + bytes()
+                    + " bytes: " + FailureText.brief(t));
             proxy.abortedMidBody.increment();
-            out.abort(CloseReason.ERROR, "the backend failed mid-body: " + StreamingProxy.brief(t));
-            log.info("proxy to {}: the backend failed mid-body after {} bytes: {}", exchange.target, bytes(),
-                    StreamingProxy.brief(t));
         }
         exchange.end(t);
     }

@@ -4,9 +4,11 @@ import java.io.IOException;
 
 /**
  * A request body that broke a rule while it streamed in: over its size limit (413), a line over its length
- * limit (413), or nothing received for the idle time-out (408). The message says which rule. Delivered
- * to the body's subscriber; where the application has not started a response, Handoff answers the
- * request with {@link #status()} and this message, and closes the connection.
+ * limit (413), nothing received for the idle time-out (408), or broken in the container (400: cut short,
+ * malformed chunking, reset; 408: the container's own idle time-out; the container's exception is the
+ * cause). The message says which. Delivered to the body's subscriber; where the application has not
+ * started a response, Handoff answers the request with {@link #status()} and this message, and closes the
+ * connection.
  */
 public final class RequestBodyException extends IOException {
 
@@ -19,7 +21,22 @@ public final class RequestBodyException extends IOException {
         this.status = status;
     }
 
-    /** The HTTP status that answers it: 413 or 408. */
+    private RequestBodyException(int status, String message, Throwable cause) {
+        super(message, cause);
+        this.status = status;
+    }
+
+    /** A body the container reported broken after {@code bytesRead} bytes: 408 for its time-out, else 400. */
+    static RequestBodyException brokenInContainer(Throwable cause, long bytesRead) {
+        if (FailureText.isTimeout(cause)) {
+            return new RequestBodyException(408, "no request body bytes within the server's idle time-out, after "
+                    + bytesRead + " bytes (" + FailureText.brief(cause) + ")", cause);
+        }
+        return new RequestBodyException(400, "the request body broke off after " + bytesRead + " bytes ("
+                + FailureText.brief(cause) + ")", cause);
+    }
+
+    /** The HTTP status that answers it: 413, 408 or 400. */
     public int status() {
         return status;
     }

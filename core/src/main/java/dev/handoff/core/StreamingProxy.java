@@ -183,20 +183,6 @@ public final class StreamingProxy implements AutoCloseable {
         upstream.close();
     }
 
-    /** Longest failure message quoted in a log line or a 502 body; Jetty's can be a whole connection dump. */
-    private static final int BRIEF_CHARS = 160;
-
-    /** A failure in one short line: its class and the start of its message. */
-    static String brief(Throwable t) {
-        String message = t.getMessage();
-        String name = t.getClass().getName();
-        if (message == null || message.isBlank()) {
-            return name;
-        }
-        String line = message.replaceAll("\\s+", " ").trim();
-        return name + ": " + (line.length() <= BRIEF_CHARS ? line : line.substring(0, BRIEF_CHARS) + "...");
-    }
-
     /** Counts of everything this proxy did. */
     public record Stats(int active, long forwarded, long refused, long failedBeforeResponse, long abortedMidBody,
             long bytesToBackend, long bytesToClient) {
@@ -309,12 +295,12 @@ public final class StreamingProxy implements AutoCloseable {
             if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException
                     || cause instanceof SocketTimeoutException) {
                 answer(504, "text/plain;charset=UTF-8", "the backend did not answer within the time-out ("
-                        + brief(cause) + ")\n");
+                        + FailureText.brief(cause) + ")\n");
             } else {
-                String why = cause instanceof ConnectException ? "refused the connection" : "failed: " + brief(cause);
+                String why = cause instanceof ConnectException ? "refused the connection" : "failed: " + FailureText.brief(cause);
                 answer(502, "text/plain;charset=UTF-8", "the backend " + why + "\n");
             }
-            log.info("proxy to {} failed before the response: {}", target, brief(cause));
+            log.info("proxy to {} failed before the response: {}", target, FailureText.brief(cause));
             end(cause);
         }
 

@@ -2,6 +2,7 @@ package dev.handoff.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.handoff.core.support.LogWatch;
 import dev.handoff.core.support.Opened;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
@@ -13,18 +14,21 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * An aborted stream must not look like a finished one: the connection is cut instead of the body being
  * completed, on Jetty through {@code sendError(-1)} and on Tomcat, which refuses that on a committed
  * response, through its own {@code CLOSE_NOW} action.
  */
+@ExtendWith(LogWatch.class)
 class AbortContainerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
 
     @Test
     void anAbortedStreamCutsTheConnectionWhereTheContainerCanAndAGracefulCloseFinishesTheBody() throws Exception {
+        LogWatch.expect("ended: ERROR \\(the backend failed mid-body\\)");
         BlockingQueue<SseStream> opened = new LinkedBlockingQueue<>();
         TestApp app = new TestApp().route("/sse", (req, resp) -> opened.add(Handoff.from(req).sse()));
         try (TestServer server = TestServer.start(app); StreamClient client = new StreamClient(server.port())) {

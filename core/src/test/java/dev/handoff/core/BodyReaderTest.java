@@ -22,6 +22,7 @@ class BodyReaderTest {
     private final AtomicLong clock = new AtomicLong();
     private final FakeInput in = new FakeInput();
     private final List<RequestBodyException> answered = new ArrayList<>();
+    private final List<RequestBodyException> endedByContainer = new ArrayList<>();
     private final Recorder recorder = new Recorder();
 
     @AfterEach
@@ -31,7 +32,7 @@ class BodyReaderTest {
 
     private BodyReader reader(long max, long idleNanos) {
         BodyReader reader = new BodyReader("POST /test", in, -1, max, idleNanos, 4, scheduler, clock::get,
-                answered::add);
+                answered::add, endedByContainer::add);
         in.setReadListener(reader);
         reader.subscribe(recorder);
         return reader;
@@ -81,6 +82,27 @@ class BodyReaderTest {
     }
 
     @Test
+    void aBodyTheContainerReportsBrokenEndsTheRequestAtOnceEvenBeforeAnyoneSubscribed() {
+        BodyReader reader = new BodyReader("POST /cut", in, 1000, 10_000, 0, 4, scheduler, clock::get,
+                answered::add, endedByContainer::add);
+        in.setReadListener(reader);
+        reader.onError(new java.io.EOFException("Early EOF"));
+        assertThat(endedByContainer).extracting(RequestBodyException::status).containsExactly(400);
+        assertThat(endedByContainer.get(0)).hasMessageContaining("broke off after 0 bytes")
+                .hasMessageContaining("Early EOF").hasCauseInstanceOf(java.io.EOFException.class);
+        reader.onError(new java.io.IOException("a second report"));
+        assertThat(endedByContainer).as("ended once").hasSize(1);
+        // A subscriber that comes later still hears why.
+        reader.subscribe(recorder);
+        assertThat(recorder.error).isSameAs(endedByContainer.get(0));
+
+        BodyReader idle = new BodyReader("POST /idle", new FakeInput(), 1000, 10_000, 0, 4, scheduler, clock::get,
+                answered::add, endedByContainer::add);
+        idle.onError(new RuntimeException(new java.util.concurrent.TimeoutException("Idle timeout expired")));
+        assertThat(endedByContainer.get(1).status()).as("the container's own time-out").isEqualTo(408);
+    }
+
+    @Test
     void aClientThatSendsNothingForTheIdleTimeOutIsAnswered408() {
         BodyReader reader = reader(100, 1_000);
         recorder.subscription.request(1);
@@ -106,7 +128,8 @@ class BodyReaderTest {
     @Test
     void anEmptyBodyThatEndedBeforeTheSubscriberCameCompletesOnSubscribe() {
         in.finish();
-        BodyReader reader = new BodyReader("POST /empty", in, 0, 10, 0, 4, scheduler, clock::get, answered::add);
+        BodyReader reader = new BodyReader("POST /empty", in, 0, 10, 0, 4, scheduler, clock::get, answered::add,
+                endedByContainer::add);
         in.setReadListener(reader);
         reader.onAllDataRead();
         reader.subscribe(recorder);
@@ -126,7 +149,8 @@ class BodyReaderTest {
         in.add("{\"a\":1}\r\n{\"b\":");
         in.add("2}\nlast");
         in.finish();
-        BodyReader reader = new BodyReader("POST /lines", in, -1, 100, 0, 4, scheduler, clock::get, answered::add);
+        BodyReader reader = new BodyReader("POST /lines", in, -1, 100, 0, 4, scheduler, clock::get, answered::add,
+                endedByContainer::add);
         in.setReadListener(reader);
         List<String> lines = new ArrayList<>();
         var result = reader.lines(10, lines::add).toCompletableFuture();
@@ -136,7 +160,8 @@ class BodyReaderTest {
 
         FakeInput other = new FakeInput();
         other.add("short\nthis line is too long\n");
-        BodyReader tooLong = new BodyReader("POST /lines", other, -1, 100, 0, 4, scheduler, clock::get, answered::add);
+        BodyReader tooLong = new BodyReader("POST /lines", other, -1, 100, 0, 4, scheduler, clock::get, answered::add,
+                endedByContainer::add);
         other.setReadListener(tooLong);
         var failed = tooLong.lines(10, l -> { }).toCompletableFuture();
         tooLong.onDataAvailable();

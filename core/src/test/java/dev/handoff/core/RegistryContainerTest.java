@@ -3,6 +3,7 @@ package dev.handoff.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.handoff.core.support.LogWatch;
 import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.Opened;
 import dev.handoff.core.support.StreamClient;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -38,6 +40,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * across reconnects, limits, shutdown, and encoding once. Prints the figures it measures.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(LogWatch.class)
 class RegistryContainerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);

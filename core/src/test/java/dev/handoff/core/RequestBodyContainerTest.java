@@ -2,6 +2,7 @@ package dev.handoff.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.handoff.core.support.LogWatch;
 import dev.handoff.core.support.TestApp;
 import dev.handoff.core.support.TestServer;
 import java.io.ByteArrayInputStream;
@@ -27,14 +28,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Request bodies read as they arrive, on a real container: to a file, as lines, with limits, beside a stream. */
+@ExtendWith(LogWatch.class)
 class RequestBodyContainerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final int MAX = 8 << 20;
     private static final int SMALL_MAX = 64 * 1024;
+    /** The container's own idle time-out; Handoff's body idle time-out is longer on /patient, shorter on /small. */
+    private static final Duration CONTAINER_IDLE = Duration.ofSeconds(2);
 
     @TempDir
     static Path uploads;
@@ -48,6 +53,7 @@ class RequestBodyContainerTest {
         scheduler = StreamScheduler.create(2, Duration.ofMillis(25));
         TestApp app = new TestApp()
                 .filterOptions(StreamOptions.defaults().withScheduler(scheduler))
+                .containerIdleTimeout(CONTAINER_IDLE)
                 .route("/upload", (req, resp) -> {
                     Handoff handoff = Handoff.from(req);
                     Path file = uploads.resolve("upload-" + names.incrementAndGet());
@@ -57,6 +63,11 @@ class RequestBodyContainerTest {
                 .route("/small", (req, resp) -> {
                     Handoff handoff = Handoff.from(req);
                     handoff.body(SMALL_MAX, Duration.ofMillis(300)).toFile(uploads.resolve("small"))
+                            .thenAccept(bytes -> answer(handoff, 200, "stored " + bytes));
+                })
+                .route("/patient", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    handoff.body(MAX, Duration.ofMinutes(1)).toFile(uploads.resolve("patient-" + names.incrementAndGet()))
                             .thenAccept(bytes -> answer(handoff, 200, "stored " + bytes));
                 })
                 .route("/ndjson", (req, resp) -> {
@@ -177,6 +188,63 @@ class RequestBodyContainerTest {
     }
 
     @Test
+    void aBodyTheClientCutsShortIsAnswered400AndItsConnectionClosedThoughTheAppNeverAnswers() throws Exception {
+        // The app's only answer is on success: whatever it does with the error, the request must end.
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+            raw.socket.shutdownOutput();
+            assertAnsweredAndClosed(raw, 400, "request body");
+        }
+    }
+
+    @Test
+    void aChunkedBodyThatEndsEarlyIsAnswered400AndItsConnectionClosed() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n0123456789");
+            raw.socket.shutdownOutput();
+            assertAnsweredAndClosed(raw, 400, "request body");
+        }
+    }
+
+    @Test
+    void aChunkSizeThatOverflowsIsAnswered400AndItsConnectionClosed() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "fffffffffffffffff1\r\n0123456789");
+            assertAnsweredAndClosed(raw, 400, "request body");
+        }
+    }
+
+    @Test
+    void anUploaderTheContainerTimesOutIsAnswered408AndItsConnectionClosed() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            long start = System.nanoTime();
+            raw.send("POST /patient HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+            assertAnsweredAndClosed(raw, 408, "idle time-out");
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(millis).as("ended by the container's %s idle time-out", CONTAINER_IDLE)
+                    .isLessThan(Duration.ofMinutes(1).toMillis());
+            System.out.printf("[figures] %s: an uploader the container timed out ended after %d ms (container idle "
+                    + "time-out %d ms)%n", server.name(), millis, CONTAINER_IDLE.toMillis());
+        }
+    }
+
+    /**
+     * The request ends at once: the server answers {@code status} and closes the connection. Where Handoff
+     * answers (Jetty), the body names {@code words}. Tomcat answers a failed read itself
+     * ({@code InputBuffer.handleReadException} calls {@code sendError(400)}, 408 on a socket time-out), with
+     * its error page, or closes the connection without an answer when the read failed on the request thread.
+     */
+    private static void assertAnsweredAndClosed(RawClient raw, int status, String words) throws IOException {
+        String response = raw.readToEnd();
+        if (server.name().startsWith("Jetty")) {
+            assertThat(response).startsWith("HTTP/1.1 " + status).containsIgnoringCase(words);
+        } else if (!response.isEmpty()) {
+            assertThat(response).startsWith("HTTP/1.1 " + status);
+        }
+    }
+
+    @Test
     void progressIsStreamedBackWhileTheBodyIsStillArriving() throws Exception {
         try (RawClient raw = new RawClient()) {
             byte[] half = random(256 * 1024);
@@ -189,6 +257,19 @@ class RequestBodyContainerTest {
             raw.send("0\r\n\r\n");
             String rest = raw.readUntil("event: done");
             assertThat(rest).contains("data: " + 2 * half.length);
+        }
+    }
+
+    @Test
+    void aBodyThatBreaksOffWhileItsResponseStreamsEndsTheStreamAndItsConnection() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /progress HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+            raw.chunk(random(128 * 1024));
+            assertThat(raw.readUntil("event: progress")).startsWith("HTTP/1.1 200");
+            raw.send("4000\r\n0123456789");
+            raw.socket.shutdownOutput();
+            // Cut, not completed: no "done", and the connection closes (a read time-out fails the test).
+            assertThat(raw.readToEnd()).doesNotContain("event: done");
         }
     }
 
@@ -220,8 +301,10 @@ class RequestBodyContainerTest {
 
         @Override
         public void onError(Throwable t) {
-            progress.send(SseEvent.of("error", t.getMessage()));
-            progress.close();
+            if (progress.isOpen()) { // A body the container reports broken ends the response too.
+                progress.send(SseEvent.of("error", t.getMessage()));
+                progress.close();
+            }
         }
 
         @Override
@@ -272,6 +355,15 @@ class RequestBodyContainerTest {
                 if (n < 0) {
                     throw new IOException("connection closed inside the body: " + received);
                 }
+                received.write(buffer, 0, n);
+            }
+            return received.toString(StandardCharsets.ISO_8859_1);
+        }
+
+        /** Reads until the server closes the connection (within the socket's read time-out); returns all of it. */
+        String readToEnd() throws IOException {
+            byte[] buffer = new byte[8192];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
                 received.write(buffer, 0, n);
             }
             return received.toString(StandardCharsets.ISO_8859_1);

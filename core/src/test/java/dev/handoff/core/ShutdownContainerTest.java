@@ -2,6 +2,7 @@ package dev.handoff.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.handoff.core.support.LogWatch;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;
@@ -10,8 +11,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Stopping the web application ends its open streams; none is left open. */
+@ExtendWith(LogWatch.class)
 class ShutdownContainerTest {
 
     @Test

@@ -2,6 +2,7 @@ package dev.handoff.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.handoff.core.support.LogWatch;
 import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.Opened;
 import dev.handoff.core.support.StreamClient;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -36,6 +38,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * hand a late error to the next request on the same server (see "Known issues" in the README).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(LogWatch.class)
 class StreamingContainerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);

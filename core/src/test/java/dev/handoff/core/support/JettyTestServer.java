@@ -29,6 +29,9 @@ public final class JettyTestServer implements TestServer {
         connector.setHost("127.0.0.1");
         connector.setPort(port);
         connector.setAcceptQueueSize(4096);
+        if (app.containerIdleTimeout() != null) {
+            connector.setIdleTimeout(app.containerIdleTimeout().toMillis());
+        }
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler("/");
         context.addServletContainerInitializer((classes, servletContext) -> app.install(servletContext));

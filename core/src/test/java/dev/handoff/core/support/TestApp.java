@@ -38,6 +38,18 @@ public final class TestApp {
     private final List<Route> routes = new ArrayList<>();
     private final List<Foreign> foreign = new ArrayList<>();
     private HandoffFilter filter = new HandoffFilter();
+    private java.time.Duration containerIdleTimeout;
+
+    /** The container's own idle (socket read) time-out: Jetty's connector idle time-out, Tomcat's connectionTimeout. */
+    public TestApp containerIdleTimeout(java.time.Duration timeout) {
+        this.containerIdleTimeout = timeout;
+        return this;
+    }
+
+    /** The container idle time-out to set, or null for the container's default. */
+    java.time.Duration containerIdleTimeout() {
+        return containerIdleTimeout;
+    }
 
     /** The filter's default stream options. */
     public TestApp filterOptions(StreamOptions options) {

@@ -28,6 +28,9 @@ final class TomcatTestServer implements TestServer {
         connector.setProperty("minSpareThreads", Integer.toString(THREADS));
         connector.setProperty("acceptCount", "4096");
         connector.setProperty("maxConnections", "20000");
+        if (app.containerIdleTimeout() != null) {
+            connector.setProperty("connectionTimeout", Long.toString(app.containerIdleTimeout().toMillis()));
+        }
         tomcat.getService().addConnector(connector);
         tomcat.setConnector(connector);
         Context context = tomcat.addContext("", base.toString());
