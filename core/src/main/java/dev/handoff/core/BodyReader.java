@@ -68,6 +68,9 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     private final long contentLength;
     private final long maxBytes;
     private final long idleNanos;
+    /** Slowest accepted body, bytes per second of waiting for the client; 0 for none. */
+    private final long minRate;
+    private final long rateWindowNanos;
     private final int bufferSize;
     private final StreamScheduler scheduler;
     private final LongSupplier clock;
@@ -93,18 +96,24 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     private Throwable failure;
     private boolean cancelled;
     private long waitingSince;
+    /** The minimum rate's books: time spent waiting for the client in this window, and the bytes at its start. */
+    private long waitedNanos;
+    private long windowStartBytes;
+    private long lastTick;
 
     // ---- Written by the owner only; read by anyone.
     private volatile long bytes;
 
     BodyReader(String description, ServletInputStream in, long contentLength, long maxBytes, long idleNanos,
-            int bufferSize, StreamScheduler scheduler, LongSupplier clock, Consumer<RequestBodyException> onRuleBroken,
+            long minRate, long rateWindowNanos, int bufferSize, StreamScheduler scheduler, LongSupplier clock, Consumer<RequestBodyException> onRuleBroken,
             Consumer<RequestBodyException> onBrokenInContainer) {
         this.description = description;
         this.in = in;
         this.contentLength = contentLength;
         this.maxBytes = maxBytes;
         this.idleNanos = idleNanos;
+        this.minRate = minRate;
+        this.rateWindowNanos = rateWindowNanos;
         this.bufferSize = bufferSize;
         this.scheduler = scheduler;
         this.clock = clock;
@@ -112,9 +121,14 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
         this.onBrokenInContainer = onBrokenInContainer;
         this.startedNanos = clock.getAsLong();
         this.waitingSince = startedNanos;
-        if (idleNanos > 0) {
+        this.lastTick = startedNanos;
+        if (needsTimer()) {
             scheduler.register(this);
         }
+    }
+
+    private boolean needsTimer() {
+        return idleNanos > 0 || minRate > 0;
     }
 
     // ------------------------------------------------------------------ RequestBody
@@ -291,10 +305,29 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     public void tick(long now) {
         boolean drain = false;
         synchronized (lock) {
-            if (state == State.WAITING && subscriber != null && demand > 0 && failure == null && !finished
-                    && now - waitingSince >= idleNanos) {
+            boolean waitingForClient = state == State.WAITING && subscriber != null && demand > 0 && failure == null
+                    && !finished;
+            long sinceLastTick = now - lastTick;
+            lastTick = now;
+            if (waitingForClient && idleNanos > 0 && now - waitingSince >= idleNanos) {
                 failure = new RequestBodyException(408, "no request body bytes for " + (now - waitingSince) / 1_000_000
                         + " ms (idle time-out " + idleNanos / 1_000_000 + " ms) after " + bytes + " bytes");
+            } else if (waitingForClient && minRate > 0) {
+                // Only time spent waiting for the client counts: a subscriber that asks for nothing slows no one.
+                waitedNanos += sinceLastTick;
+                if (waitedNanos >= rateWindowNanos) {
+                    long got = bytes - windowStartBytes;
+                    long rate = (long) (got / (waitedNanos / 1e9));
+                    if (rate < minRate) {
+                        failure = new RequestBodyException(408, "request body arrived at " + rate + " bytes/s over "
+                                + waitedNanos / 1_000_000 + " ms, under this endpoint's minimum of " + minRate
+                                + " bytes/s (" + bytes + " bytes so far)");
+                    }
+                    waitedNanos = 0;
+                    windowStartBytes = bytes;
+                }
+            }
+            if (failure != null && waitingForClient) {
                 state = State.READING;
                 drain = true;
             }
@@ -457,7 +490,7 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     }
 
     private void ended(String how) {
-        if (idleNanos > 0) {
+        if (needsTimer()) {
             scheduler.unregister(this);
         }
         log.debug("request body of {}: {} after {} ms, {} bytes", description, how,

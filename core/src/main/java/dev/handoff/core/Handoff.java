@@ -212,7 +212,7 @@ public final class Handoff {
         }
         Exchange ex = exchange();
         BodyReader reader = new BodyReader(describe(), in, length, maxBytes, idleTimeout.toNanos(),
-                BodyReader.BUFFER_SIZE, options.scheduler(), System::nanoTime, this::answerBrokenBody,
+                options.minBodyRate(), options.minBodyRateWindow().toNanos(), BodyReader.BUFFER_SIZE, options.scheduler(), System::nanoTime, this::answerBrokenBody,
                 this::endBrokenBody);
         body = reader;
         ex.attach(reader);
@@ -389,9 +389,9 @@ public final class Handoff {
         }
     }
 
-    /** The statuses whose responses have no body cannot carry a stream. */
+    /** The statuses whose responses have no body ({@link NoBody}) cannot carry a stream. */
     static void requireBodyAllowed(int status) {
-        if (status < 200 || status == 204 || status == 205 || status == 304) {
+        if (NoBody.forStatus(status)) {
             throw new IllegalStateException("status " + status + " forbids a response body, so it cannot carry a "
                     + "stream: hand off with a status that allows one (usually 200)");
         }

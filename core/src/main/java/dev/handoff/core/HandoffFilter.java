@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  *   <tr><td>idle-timeout</td><td>0 (off)</td></tr>
  *   <tr><td>write-timeout</td><td>30s</td></tr>
  *   <tr><td>max-last-event-id-length</td><td>256</td></tr>
+ *   <tr><td>min-body-rate</td><td>1024 (bytes/s; 0 = off)</td></tr>
+ *   <tr><td>min-body-rate-window</td><td>10s</td></tr>
  * </table>
  */
 public class HandoffFilter implements Filter {
@@ -80,6 +82,12 @@ public class HandoffFilter implements Filter {
         }
         if ((v = parameters.apply("max-last-event-id-length")) != null) {
             o = o.withMaxLastEventIdLength(integer("max-last-event-id-length", v));
+        }
+        String rate = parameters.apply("min-body-rate");
+        String window = parameters.apply("min-body-rate-window");
+        if (rate != null || window != null) {
+            o = o.withMinBodyRate(rate != null ? integer("min-body-rate", rate) : o.minBodyRate(),
+                    window != null ? duration("min-body-rate-window", window) : o.minBodyRateWindow());
         }
         return o;
     }

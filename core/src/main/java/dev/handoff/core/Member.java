@@ -1,5 +1,6 @@
 package dev.handoff.core;
 
+import jakarta.servlet.http.HttpServletRequest;
 import java.security.Principal;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -12,6 +13,8 @@ final class Member implements Subscriber {
     final DefaultSseStream stream;
     final String clientKey;
     final Principal principal;
+    /** The stream's request: valid while the stream is open (async processing), for the authorizer of later subscribes. */
+    final HttpServletRequest request;
     /** The fan-out stripe that delivers to this stream: all its events go through one mailbox, in order. */
     final int stripe;
     /**
@@ -36,11 +39,12 @@ final class Member implements Subscriber {
     /** A copy of the subscribed topic names, replaced under the registry's lock, read by anyone. */
     private volatile Set<String> topics = Set.of();
 
-    Member(DefaultSseStream stream, String clientKey, Principal principal, int stripe, CatchUp.Log registry,
+    Member(DefaultSseStream stream, String clientKey, HttpServletRequest request, int stripe, CatchUp.Log registry,
             FanOut fanOut) {
         this.stream = stream;
         this.clientKey = clientKey;
-        this.principal = principal;
+        this.request = request;
+        this.principal = request.getUserPrincipal();
         this.stripe = stripe;
         this.maxJoinedBytes = stream.connection.queueBound() / 4;
         this.catchUp = new CatchUp(this, registry, fanOut);

@@ -100,7 +100,12 @@ final class SseEncoder {
         sb.append('\n');
     }
 
-    static String requireSingleLine(String field, String value, boolean rejectNul) {
+    /**
+     * The rule for the {@code id} and {@code event} fields: one line without NUL. CR or LF would start a new
+     * field (an injected frame); a client ignores an id with NUL, and a name with NUL reaches the client's
+     * listeners as a name nobody can register for, so both refuse it.
+     */
+    static String requireSingleLine(String field, String value) {
         if (value == null) {
             throw new NullPointerException("SSE " + field + " must not be null");
         }
@@ -110,8 +115,9 @@ final class SseEncoder {
                 throw new IllegalArgumentException("SSE " + field + " must not contain CR or LF (it would start a new field): "
                         + quote(value));
             }
-            if (rejectNul && c == '\0') {
-                throw new IllegalArgumentException("SSE " + field + " must not contain NUL (clients ignore such ids): " + quote(value));
+            if (c == '\0') {
+                throw new IllegalArgumentException("SSE " + field + " must not contain NUL (clients drop or mangle it): "
+                        + quote(value));
             }
         }
         return value;

@@ -16,7 +16,7 @@ import java.util.Objects;
  *       {@code data:} line, so the client sees the same text with LF line ends. Empty data is sent as
  *       one empty {@code data:} line, which clients dispatch as an event with empty data.</li>
  *   <li>{@code id} and {@code event} are single lines: CR or LF would start a new field, so they are
- *       rejected, as is NUL in an id (clients ignore such ids).</li>
+ *       rejected, as is NUL (clients ignore an id with it, and no listener matches a name with it).</li>
  *   <li>{@code retry} is a whole number of milliseconds, zero or more.</li>
  *   <li>{@code comment} lines are ignored by clients; they keep intermediaries from timing out.</li>
  * </ul>
@@ -113,12 +113,12 @@ public final class SseEvent {
         }
 
         public Builder id(String id) {
-            this.id = SseEncoder.requireSingleLine("id", id, true);
+            this.id = SseEncoder.requireSingleLine("id", id);
             return this;
         }
 
         public Builder event(String event) {
-            this.event = SseEncoder.requireSingleLine("event", event, false);
+            this.event = SseEncoder.requireSingleLine("event", event);
             return this;
         }
 

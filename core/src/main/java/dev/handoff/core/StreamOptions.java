@@ -19,12 +19,13 @@ import java.util.Objects;
  *   <tr><td>idleTimeout</td><td>off</td><td>close when the application sent nothing for this long</td></tr>
  *   <tr><td>writeTimeout</td><td>30 s</td><td>close as a slow consumer when queued bytes made no progress this long</td></tr>
  *   <tr><td>maxLastEventIdLength</td><td>256</td><td>longest accepted {@code Last-Event-ID}, in characters</td></tr>
+ *   <tr><td>minBodyRate</td><td>1 KiB/s over 10 s</td><td>slowest request body accepted (408 below); 0 turns it off</td></tr>
  * </table>
  */
 public final class StreamOptions {
 
     private static final StreamOptions DEFAULTS = new StreamOptions(64 * 1024, OverflowPolicy.DISCONNECT,
-            Duration.ofSeconds(15), null, Duration.ZERO, Duration.ofSeconds(30), 256, null);
+            Duration.ofSeconds(15), null, Duration.ZERO, Duration.ofSeconds(30), 256, null, 1024, Duration.ofSeconds(10));
 
     private final int maxQueuedBytes;
     private final OverflowPolicy overflow;
@@ -34,9 +35,12 @@ public final class StreamOptions {
     private final Duration writeTimeout;
     private final int maxLastEventIdLength;
     private final StreamScheduler scheduler;
+    private final long minBodyRate;
+    private final Duration minBodyRateWindow;
 
     private StreamOptions(int maxQueuedBytes, OverflowPolicy overflow, Duration heartbeat, byte[] heartbeatFrame,
-            Duration idleTimeout, Duration writeTimeout, int maxLastEventIdLength, StreamScheduler scheduler) {
+            Duration idleTimeout, Duration writeTimeout, int maxLastEventIdLength, StreamScheduler scheduler,
+            long minBodyRate, Duration minBodyRateWindow) {
         this.maxQueuedBytes = maxQueuedBytes;
         this.overflow = overflow;
         this.heartbeat = heartbeat;
@@ -45,6 +49,8 @@ public final class StreamOptions {
         this.writeTimeout = writeTimeout;
         this.maxLastEventIdLength = maxLastEventIdLength;
         this.scheduler = scheduler;
+        this.minBodyRate = minBodyRate;
+        this.minBodyRateWindow = minBodyRateWindow;
     }
 
     /** The defaults listed in the class description. */
@@ -76,6 +82,16 @@ public final class StreamOptions {
         return maxLastEventIdLength;
     }
 
+    /** The slowest request body accepted, in bytes per second while Handoff waits for the client; 0 = no minimum. */
+    public long minBodyRate() {
+        return minBodyRate;
+    }
+
+    /** The span of waiting over which {@link #minBodyRate()} is measured. */
+    public Duration minBodyRateWindow() {
+        return minBodyRateWindow;
+    }
+
     /** The scheduler for heartbeats and time-outs: the one given, or {@link StreamScheduler#shared()}. */
     public StreamScheduler scheduler() {
         return scheduler != null ? scheduler : StreamScheduler.shared();
@@ -92,18 +108,18 @@ public final class StreamOptions {
             throw new IllegalArgumentException("maxQueuedBytes must be at least 1: " + bytes);
         }
         return new StreamOptions(bytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                maxLastEventIdLength, scheduler);
+                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
     }
 
     public StreamOptions withOverflow(OverflowPolicy policy) {
         return new StreamOptions(maxQueuedBytes, Objects.requireNonNull(policy, "policy"), heartbeat, heartbeatFrame,
-                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler);
+                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
     }
 
     /** Heartbeat interval; {@link Duration#ZERO} turns heartbeats off. A heartbeat is skipped when something was written within the interval. */
     public StreamOptions withHeartbeat(Duration interval) {
         return new StreamOptions(maxQueuedBytes, overflow, nonNegative("heartbeat", interval), heartbeatFrame,
-                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler);
+                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
     }
 
     /**
@@ -116,13 +132,13 @@ public final class StreamOptions {
             throw new IllegalArgumentException("heartbeat frame must not be empty");
         }
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, copy, idleTimeout, writeTimeout,
-                maxLastEventIdLength, scheduler);
+                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
     }
 
     /** Close with {@link CloseReason#IDLE_TIMEOUT} when the application wrote nothing for this long; zero turns it off. */
     public StreamOptions withIdleTimeout(Duration timeout) {
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, nonNegative("idleTimeout", timeout),
-                writeTimeout, maxLastEventIdLength, scheduler);
+                writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
     }
 
     /**
@@ -131,7 +147,7 @@ public final class StreamOptions {
      */
     public StreamOptions withWriteTimeout(Duration timeout) {
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout,
-                nonNegative("writeTimeout", timeout), maxLastEventIdLength, scheduler);
+                nonNegative("writeTimeout", timeout), maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
     }
 
     /** Longest {@code Last-Event-ID} accepted, in characters; a longer one is refused with 400. */
@@ -140,13 +156,31 @@ public final class StreamOptions {
             throw new IllegalArgumentException("maxLastEventIdLength must be at least 1: " + length);
         }
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                length, scheduler);
+                length, scheduler, minBodyRate, minBodyRateWindow);
+    }
+
+    /**
+     * A request body ({@link Handoff#body}) must arrive at {@code bytesPerSecond} or more, measured over each
+     * {@code window} of time spent waiting for the client (not time the application's subscriber spends
+     * without asking for more); slower, it fails with 408 and the connection is closed. The idle time-out only
+     * sees silence; this finds a client that keeps an upload alive with a byte now and then. 0 turns it off.
+     */
+    public StreamOptions withMinBodyRate(long bytesPerSecond, Duration window) {
+        if (bytesPerSecond < 0) {
+            throw new IllegalArgumentException("minBodyRate must not be negative: " + bytesPerSecond);
+        }
+        Objects.requireNonNull(window, "window");
+        if (window.isNegative() || window.isZero()) {
+            throw new IllegalArgumentException("minBodyRate window must be positive: " + window);
+        }
+        return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
+                maxLastEventIdLength, scheduler, bytesPerSecond, window);
     }
 
     /** The scheduler that drives heartbeats and time-outs for the stream. */
     public StreamOptions withScheduler(StreamScheduler scheduler) {
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                maxLastEventIdLength, Objects.requireNonNull(scheduler, "scheduler"));
+                maxLastEventIdLength, Objects.requireNonNull(scheduler, "scheduler"), minBodyRate, minBodyRateWindow);
     }
 
     private static Duration nonNegative(String name, Duration d) {
@@ -161,6 +195,6 @@ public final class StreamOptions {
     public String toString() {
         return "StreamOptions[maxQueuedBytes=" + maxQueuedBytes + ", overflow=" + overflow + ", heartbeat=" + heartbeat
                 + ", idleTimeout=" + idleTimeout + ", writeTimeout=" + writeTimeout + ", maxLastEventIdLength="
-                + maxLastEventIdLength + "]";
+                + maxLastEventIdLength + ", minBodyRate=" + minBodyRate + " B/s over " + minBodyRateWindow + "]";
     }
 }

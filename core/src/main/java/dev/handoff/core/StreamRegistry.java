@@ -212,7 +212,7 @@ public final class StreamRegistry implements AutoCloseable {
         try {
             stream = handoff.options(o -> streamOptions.apply(o).withScheduler(scheduler)).sse(s -> {
                 // Subscribed before the headers go out: a client that sees the response start misses no event.
-                Member member = new Member(s, key, request.getUserPrincipal(), fanOut.stripeOf(s.id()), rings, fanOut);
+                Member member = new Member(s, key, request, fanOut.stripeOf(s.id()), rings, fanOut);
                 s.connection.countBytesInto(bytesWritten);
                 List<FanOut.Stripe> toStart = FanOut.newStartList();
                 synchronized (lock) {
@@ -255,25 +255,35 @@ public final class StreamRegistry implements AutoCloseable {
      * now on (no replay). Returns false if it already had it or has ended.
      *
      * @throws IllegalArgumentException if the stream is not this registry's or the topic name is invalid
-     * @throws HandoffRejectedException (503) if the topic is at its subscriber limit
+     * @throws HandoffRejectedException (403) if the {@link TopicAuthorizer} says no (it is given the stream's
+     *         request), (503) if the topic is at its subscriber limit; counted, logged and told to listeners
+     *         like any refusal
      */
     public boolean subscribe(SseStream stream, String topic) {
         Member member = memberOf(stream);
         requireTopic(topic);
+        // The stream's request stays valid while it is open (async processing); the authorizer reads it here.
+        if (!authorizer.permits(member.request, topic)) {
+            throw refused(Refusal.FORBIDDEN, "stream " + member.id() + " subscribing to topic '" + topic
+                    + "' is not allowed");
+        }
+        boolean full;
         synchronized (lock) {
             if (member.ended || member.subscriptions.containsKey(topic)) {
                 return false;
             }
             Topic t = topics.get(topic);
-            if (t != null && t.streams >= maxPerTopic) {
-                refusals.get(Refusal.TOPIC_LIMIT).increment();
-                throw new HandoffRejectedException(Refusal.TOPIC_LIMIT.status(), "topic '" + topic + "' already has "
-                        + "its maximum of " + maxPerTopic + " subscribers", retryAfter);
+            full = t != null && t.streams >= maxPerTopic;
+            if (!full) {
+                t = topicLocked(topic);
+                t.streams++;
+                subscribeLocked(member, t);
+                member.topicsChanged();
             }
-            t = topicLocked(topic);
-            t.streams++;
-            subscribeLocked(member, t);
-            member.topicsChanged();
+        }
+        if (full) {
+            throw refused(Refusal.TOPIC_LIMIT, "topic '" + topic + "' already has its maximum of " + maxPerTopic
+                    + " subscribers; retry later");
         }
         notify(l -> l.onSubscribe(member, topic));
         return true;
@@ -585,7 +595,7 @@ public final class StreamRegistry implements AutoCloseable {
     /** Counts a refusal, tells the listeners, and returns the exception that answers the request. */
     private HandoffRejectedException refused(Refusal refusal, String message) {
         refusals.get(refusal).increment();
-        log.debug("refused a stream ({}): {}", refusal, message);
+        log.debug("refused ({}): {}", refusal, message);
         notify(l -> l.onRefused(refusal, message));
         return new HandoffRejectedException(refusal.status(), message, refusal.isTemporary() ? retryAfter : null);
     }

@@ -105,10 +105,10 @@ public final class StreamingProxy implements AutoCloseable {
             URI uri = Objects.requireNonNull(hooks.target(target, request), "the target hook returned null");
             ProxyHeaders headers = requestHeaders(request);
             hooks.requestHeaders(headers, request);
-            Upstream.Request upstreamRequest = new Upstream.Request(request.getMethod(), uri, headers,
-                    requestBody(handoff, request), request.getContentLengthLong());
-            handoff.beginAsync();
             ProxyExchange exchange = new ProxyExchange(handoff, uri, hooks);
+            Upstream.Request upstreamRequest = new Upstream.Request(request.getMethod(), uri, headers,
+                    requestBody(handoff, request, exchange), request.getContentLengthLong());
+            handoff.beginAsync();
             forwarded.increment();
             started = true;
             upstream.send(upstreamRequest, exchange);
@@ -138,8 +138,11 @@ public final class StreamingProxy implements AutoCloseable {
         return headers;
     }
 
-    /** The request body, read from the client only as fast as the backend takes it; null for a bodiless request. */
-    private Flow.Publisher<ByteBuffer> requestBody(Handoff handoff, HttpServletRequest request) {
+    /**
+     * The request body, read from the client only as fast as the backend takes it; null for a bodiless request.
+     * Each buffer is counted as the HTTP client takes it (it asked for it), for the exchange and the proxy.
+     */
+    private Flow.Publisher<ByteBuffer> requestBody(Handoff handoff, HttpServletRequest request, ProxyExchange exchange) {
         long length = request.getContentLengthLong();
         boolean chunked = request.getHeader("Transfer-Encoding") != null;
         if (length <= 0 && !chunked) {
@@ -154,7 +157,9 @@ public final class StreamingProxy implements AutoCloseable {
 
             @Override
             public void onNext(ByteBuffer item) {
-                bytesToBackend.add(item.remaining());
+                int n = item.remaining();
+                exchange.sentToBackend.add(n);
+                bytesToBackend.add(n);
                 subscriber.onNext(item);
             }
 
@@ -202,6 +207,8 @@ public final class StreamingProxy implements AutoCloseable {
         /** Set on the HTTP client's thread when the response starts; null until then. */
         private volatile ProxyRelay relay;
         private volatile int status;
+        /** Request body bytes the HTTP client took for this exchange. */
+        final LongAdder sentToBackend = new LongAdder();
 
         ProxyExchange(Handoff handoff, URI target, ProxyHooks hooks) {
             this.handoff = handoff;
@@ -227,7 +234,13 @@ public final class StreamingProxy implements AutoCloseable {
             if (!bodyAllowed(code)) {
                 HttpServletResponse response = handoff.response();
                 response.setStatus(code);
-                headers.forEach(response::addHeader);
+                headers.forEach((name, value) -> {
+                    if (isSingleton(name)) {
+                        response.setHeader(name, value);
+                    } else {
+                        response.addHeader(name, value);
+                    }
+                });
                 handoff.completeWithoutBody();
                 end(null);
                 return new ProxyRelay.Cancelling();
@@ -239,6 +252,8 @@ public final class StreamingProxy implements AutoCloseable {
                     head.contentType(value);
                 } else if (name.equalsIgnoreCase("Content-Length")) {
                     setLength(value, head);
+                } else if (isSingleton(name)) {
+                    head.header(name, value);
                 } else {
                     head.addHeader(name, value);
                 }
@@ -257,7 +272,7 @@ public final class StreamingProxy implements AutoCloseable {
         private void passLength(ProxyHeaders headers, int code) {
             List<String> lengths = headers.all("Content-Length");
             headers.remove("Content-Length");
-            if (lengths.size() == 1 && code >= 200 && code != 204 && code != 304 && lengthOf(lengths.get(0)) >= 0) {
+            if (lengths.size() == 1 && !NoBody.forStatus(code) && lengthOf(lengths.get(0)) >= 0) {
                 headers.add("Content-Length", lengths.get(0).trim());
             }
         }
@@ -273,6 +288,14 @@ public final class StreamingProxy implements AutoCloseable {
             }
         }
 
+        /**
+         * Headers the container may have set already ({@code Server}, {@code Date}: Jetty adds both to every
+         * response), which the backend's value replaces instead of joining: a response has one of each.
+         */
+        private static boolean isSingleton(String name) {
+            return name.equalsIgnoreCase("Server") || name.equalsIgnoreCase("Date");
+        }
+
         /** A {@code Content-Length} value as a number of bytes, or -1 if it is not one. */
         private static long lengthOf(String value) {
             String v = value.trim();
@@ -283,7 +306,7 @@ public final class StreamingProxy implements AutoCloseable {
         }
 
         private boolean bodyAllowed(int code) {
-            return code >= 200 && code != 204 && code != 304 && !"HEAD".equals(handoff.request().getMethod());
+            return !NoBody.forExchange(handoff.request().getMethod(), code);
         }
 
         /** The HTTP client failed: before the response started, the client is answered 502 or 504 here. */
@@ -322,7 +345,8 @@ public final class StreamingProxy implements AutoCloseable {
             }
             active.decrementAndGet();
             ProxyRelay r = relay;
-            ProxyHooks.ProxyResult result = new ProxyHooks.ProxyResult(target, status, 0, r == null ? 0 : r.bytes());
+            ProxyHooks.ProxyResult result = new ProxyHooks.ProxyResult(target, status, sentToBackend.sum(),
+                    r == null ? 0 : r.bytes());
             try {
                 if (failure == null) {
                     hooks.onComplete(result);

@@ -31,7 +31,7 @@ class BodyReaderTest {
     }
 
     private BodyReader reader(long max, long idleNanos) {
-        BodyReader reader = new BodyReader("POST /test", in, -1, max, idleNanos, 4, scheduler, clock::get,
+        BodyReader reader = new BodyReader("POST /test", in, -1, max, idleNanos, 0, 1, 4, scheduler, clock::get,
                 answered::add, endedByContainer::add);
         in.setReadListener(reader);
         reader.subscribe(recorder);
@@ -83,7 +83,7 @@ class BodyReaderTest {
 
     @Test
     void aBodyTheContainerReportsBrokenEndsTheRequestAtOnceEvenBeforeAnyoneSubscribed() {
-        BodyReader reader = new BodyReader("POST /cut", in, 1000, 10_000, 0, 4, scheduler, clock::get,
+        BodyReader reader = new BodyReader("POST /cut", in, 1000, 10_000, 0, 0, 1, 4, scheduler, clock::get,
                 answered::add, endedByContainer::add);
         in.setReadListener(reader);
         reader.onError(new java.io.EOFException("Early EOF"));
@@ -96,7 +96,7 @@ class BodyReaderTest {
         reader.subscribe(recorder);
         assertThat(recorder.error).isSameAs(endedByContainer.get(0));
 
-        BodyReader idle = new BodyReader("POST /idle", new FakeInput(), 1000, 10_000, 0, 4, scheduler, clock::get,
+        BodyReader idle = new BodyReader("POST /idle", new FakeInput(), 1000, 10_000, 0, 0, 1, 4, scheduler, clock::get,
                 answered::add, endedByContainer::add);
         idle.onError(new RuntimeException(new java.util.concurrent.TimeoutException("Idle timeout expired")));
         assertThat(endedByContainer.get(1).status()).as("the container's own time-out").isEqualTo(408);
@@ -118,6 +118,49 @@ class BodyReaderTest {
     }
 
     @Test
+    void aBodyThatTricklesInUnderTheMinimumRateIsAnswered408WhileAFastOneAndAPausedOneAreNot() {
+        long second = 1_000_000_000L;
+        BodyReader reader = new BodyReader("POST /trickle", in, -1, 1 << 20, 0, 1000, second, 4, scheduler,
+                clock::get, answered::add, endedByContainer::add);
+        in.setReadListener(reader);
+        reader.subscribe(recorder);
+        recorder.subscription.request(Long.MAX_VALUE);
+        // Fast for a second: 2,000 bytes.
+        for (int i = 0; i < 500; i++) {
+            in.add("abcd");
+        }
+        reader.onDataAvailable();
+        clock.set(second);
+        reader.tick(clock.get());
+        assertThat(recorder.error).isNull();
+        // Then a byte every half second: 2 bytes/s.
+        for (int t = 1; t <= 2; t++) {
+            in.add("x");
+            reader.onDataAvailable();
+            clock.set(second + t * second / 2);
+            reader.tick(clock.get());
+        }
+        assertThat(recorder.error).isInstanceOf(RequestBodyException.class)
+                .hasMessageContaining("request body arrived at 2 bytes/s")
+                .hasMessageContaining("under this endpoint's minimum of 1000 bytes/s");
+        assertThat(answered).extracting(RequestBodyException::status).containsExactly(408);
+
+        // A subscriber that asks for nothing is not the client's fault: no minimum while it waits.
+        FakeInput other = new FakeInput();
+        Recorder paused = new Recorder();
+        BodyReader idle = new BodyReader("POST /paused", other, -1, 1 << 20, 0, 1000, second, 4, scheduler,
+                clock::get, answered::add, endedByContainer::add);
+        other.setReadListener(idle);
+        idle.subscribe(paused);
+        idle.onDataAvailable();
+        for (int t = 1; t <= 10; t++) {
+            clock.set(clock.get() + second);
+            idle.tick(clock.get());
+        }
+        assertThat(paused.error).isNull();
+    }
+
+    @Test
     void withoutDemandTheIdleTimeOutDoesNotRun() {
         BodyReader reader = reader(100, 1_000);
         clock.set(10_000);
@@ -128,7 +171,7 @@ class BodyReaderTest {
     @Test
     void anEmptyBodyThatEndedBeforeTheSubscriberCameCompletesOnSubscribe() {
         in.finish();
-        BodyReader reader = new BodyReader("POST /empty", in, 0, 10, 0, 4, scheduler, clock::get, answered::add,
+        BodyReader reader = new BodyReader("POST /empty", in, 0, 10, 0, 0, 1, 4, scheduler, clock::get, answered::add,
                 endedByContainer::add);
         in.setReadListener(reader);
         reader.onAllDataRead();
@@ -149,7 +192,7 @@ class BodyReaderTest {
         in.add("{\"a\":1}\r\n{\"b\":");
         in.add("2}\nlast");
         in.finish();
-        BodyReader reader = new BodyReader("POST /lines", in, -1, 100, 0, 4, scheduler, clock::get, answered::add,
+        BodyReader reader = new BodyReader("POST /lines", in, -1, 100, 0, 0, 1, 4, scheduler, clock::get, answered::add,
                 endedByContainer::add);
         in.setReadListener(reader);
         List<String> lines = new ArrayList<>();
@@ -160,7 +203,7 @@ class BodyReaderTest {
 
         FakeInput other = new FakeInput();
         other.add("short\nthis line is too long\n");
-        BodyReader tooLong = new BodyReader("POST /lines", other, -1, 100, 0, 4, scheduler, clock::get, answered::add,
+        BodyReader tooLong = new BodyReader("POST /lines", other, -1, 100, 0, 0, 1, 4, scheduler, clock::get, answered::add,
                 endedByContainer::add);
         other.setReadListener(tooLong);
         var failed = tooLong.lines(10, l -> { }).toCompletableFuture();

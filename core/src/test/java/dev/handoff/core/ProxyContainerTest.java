@@ -75,6 +75,9 @@ abstract class ProxyContainerTest {
     private static StreamingProxy single;
     private static final Semaphore sseGate = new Semaphore(0);
     private static volatile CountDownLatch stallRelease = new CountDownLatch(1);
+    /** What the /proxy hooks were told at each exchange's end. */
+    private static final java.util.concurrent.BlockingQueue<ProxyHooks.ProxyResult> completed =
+            new java.util.concurrent.LinkedBlockingQueue<>();
     private static volatile CompletableFuture<Long> endlessWriteFailedAt = new CompletableFuture<>();
     private static int closedPort;
 
@@ -97,6 +100,14 @@ abstract class ProxyContainerTest {
         backend.createContext("/login", exchange -> {
             exchange.getResponseHeaders().add("Set-Cookie", "session=alice; Path=/");
             exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        backend.createContext("/status", exchange -> {
+            // ?code=N: that status, no body; the backend's own Server header, as any origin sends one.
+            int code = Integer.parseInt(exchange.getRequestURI().getQuery().substring("code=".length()));
+            exchange.getResponseHeaders().add("Server", "origin/1.0");
+            exchange.getResponseHeaders().add("X-Status", Integer.toString(code));
+            exchange.sendResponseHeaders(code, -1);
             exchange.close();
         });
         backend.createContext("/missing", exchange -> {
@@ -123,6 +134,11 @@ abstract class ProxyContainerTest {
                             @Override
                             public void onHeaders(int status, ProxyHeaders headers) {
                                 headers.set("X-Proxied-By", "handoff");
+                            }
+
+                            @Override
+                            public void onComplete(ProxyResult result) {
+                                completed.add(result);
                             }
                         }))
                 .route("/impatient/*", (req, resp) -> impatient.forward(req, target(base, req, "/impatient")))
@@ -329,14 +345,25 @@ abstract class ProxyContainerTest {
     @Test
     void anUploadIsStreamedToTheBackendIntact() throws Exception {
         byte[] content = pattern(16 << 20);
+        completed.clear();
         HttpResponse<String> fixed = http.send(HttpRequest.newBuilder(server.uri("/proxy/echo"))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(content)).build(), HttpResponse.BodyHandlers.ofString());
         String expected = content.length + " " + HexFormat.of().formatHex(sha256().digest(content));
         assertThat(fixed.body()).isEqualTo(expected);
+        assertBytesEachWay(content.length, expected.length());
         HttpResponse<String> chunked = http.send(HttpRequest.newBuilder(server.uri("/proxy/echo"))
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(content))).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(chunked.body()).isEqualTo(expected);
+        assertBytesEachWay(content.length, expected.length());
+    }
+
+    /** The next exchange's end, as the hooks were told it: the bytes it moved each way. */
+    private static void assertBytesEachWay(long toBackend, long toClient) throws InterruptedException {
+        ProxyHooks.ProxyResult result = completed.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(result).as("the exchange's end").isNotNull();
+        assertThat(result.bytesToBackend()).as("bytes to the backend").isEqualTo(toBackend);
+        assertThat(result.bytesToClient()).as("bytes to the client").isEqualTo(toClient);
     }
 
     @Test
@@ -387,6 +414,31 @@ abstract class ProxyContainerTest {
         assertThat(slow.statusCode()).isEqualTo(504);
         assertThat(slow.body()).contains("did not answer within the time-out");
         stallRelease.countDown();
+    }
+
+    @Test
+    void bodilessStatusesAndHeadPassThroughWithoutABodyAndWithOneServerHeader() throws Exception {
+        for (int code : new int[] {204, 205, 304}) {
+            Conn c = client.request("GET", "/proxy/status?code=" + code, 0, true);
+            StreamClient.Head head = c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(head.status()).as("status %d", code).isEqualTo(code);
+            assertThat(head.header("X-Status")).isEqualTo(Integer.toString(code));
+            assertThat(head.header("Server")).as("one Server header, the backend's").isEqualTo("origin/1.0");
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+            assertThat(c.bodyBytes()).isZero();
+        }
+        Conn head = client.request("HEAD", "/proxy/status?code=200", 0, true);
+        StreamClient.Head h = head.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(h.status()).isEqualTo(200);
+        assertThat(h.header("Server")).isEqualTo("origin/1.0");
+        assertThat(head.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+        assertThat(head.bodyBytes()).isZero();
+        // A body-carrying response from the same backend: still one Date and one Server header.
+        Conn get = client.request("GET", "/proxy/bytes?size=1000", 0, true);
+        StreamClient.Head g = get.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(g.header("Date")).doesNotContain(",  ").matches("[^,]+, [^,]+");
+        assertThat(java.util.Objects.toString(g.header("Server"), "")).as("at most one Server header").doesNotContain(", ");
+        get.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 
     @Test

@@ -617,6 +617,48 @@ class RegistryContainerTest {
         }
     }
 
+    @Test
+    void aLiveSubscribeIsAuthorizedAndLimitedAndItsRefusalIsCountedAndToldToListeners() throws Exception {
+        List<String> refused = new CopyOnWriteArrayList<>();
+        use(StreamRegistry.builder().maxStreamsPerTopic(1)
+                .authorizer((req, topic) -> !topic.startsWith("secret/") || "admin".equals(req.getHeader("X-User")))
+                .listener(new RegistryListener() {
+                    @Override
+                    public void onRefused(Refusal refusal, String message) {
+                        refused.add(refusal + ": " + message);
+                    }
+                }));
+        Conn a = client.get("/sub?topic=a", "X-User: u1");
+        Conn b = client.get("/sub?topic=b", "X-User: admin");
+        a.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        b.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        SseStream streamA = null;
+        SseStream streamB = null;
+        for (SseStream s : takeOpened(2)) {
+            if (registry.subscriber(s).orElseThrow().topics().contains("a")) {
+                streamA = s;
+            } else {
+                streamB = s;
+            }
+        }
+        SseStream first = streamA;
+        SseStream second = streamB;
+        assertThatThrownBy(() -> registry.subscribe(second, "a")).isInstanceOf(HandoffRejectedException.class)
+                .hasMessageContaining("topic 'a' already has its maximum of 1")
+                .satisfies(e -> assertThat(((HandoffRejectedException) e).status()).isEqualTo(503));
+        assertThatThrownBy(() -> registry.subscribe(first, "secret/plans")).isInstanceOf(HandoffRejectedException.class)
+                .hasMessageContaining("not allowed")
+                .satisfies(e -> assertThat(((HandoffRejectedException) e).status()).isEqualTo(403));
+        // The authorizer reads the stream's own request: the admin's stream may.
+        assertThat(registry.subscribe(second, "secret/plans")).isTrue();
+        assertThat(refused).hasSize(2);
+        assertThat(refused.get(0)).startsWith("TOPIC_LIMIT: topic 'a'");
+        assertThat(refused.get(1)).startsWith("FORBIDDEN: ").contains("secret/plans");
+        assertThat(registry.stats().refusals()).containsEntry(Refusal.TOPIC_LIMIT, 1L)
+                .containsEntry(Refusal.FORBIDDEN, 1L);
+        assertThat(registry.subscriber(first).orElseThrow().topics()).containsExactly("a");
+    }
+
     /** Asserts a refusal: its status, its {@code Retry-After} (null: none) and words of its message. */
     private static void assertRefused(Conn c, int status, String retryAfter, String message) throws Exception {
         StreamClient.Head head = c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);

@@ -121,8 +121,11 @@ class SseEventTest {
     }
 
     @Test
-    void nulInIdIsRefused() {
-        assertThatThrownBy(() -> SseEvent.builder().id("a\0b")).hasMessageContaining("NUL");
+    void nulInAnIdOrAnEventNameIsRefusedByTheSameRule() {
+        assertThatThrownBy(() -> SseEvent.builder().id("a\0b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("SSE id must not contain NUL").hasMessageContaining("\"a\\0b\"");
+        assertThatThrownBy(() -> SseEvent.builder().event("a\0b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("SSE event must not contain NUL");
     }
 
     @Test

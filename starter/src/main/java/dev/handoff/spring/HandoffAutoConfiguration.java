@@ -72,6 +72,7 @@ public final class HandoffAutoConfiguration {
                 .withIdleTimeout(p.getIdleTimeout())
                 .withWriteTimeout(p.getWriteTimeout())
                 .withMaxLastEventIdLength(p.getMaxLastEventIdLength())
+                .withMinBodyRate(p.getBody().getMinRate().toBytes(), p.getBody().getMinRateWindow())
                 .withScheduler(scheduler);
     }
 

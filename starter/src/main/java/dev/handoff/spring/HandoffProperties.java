@@ -34,6 +34,7 @@ public class HandoffProperties {
     private final Shutdown shutdown = new Shutdown();
     private final Filter filter = new Filter();
     private final Proxy proxy = new Proxy();
+    private final Body body = new Body();
 
     /** The HTTP clients {@code StreamingProxy} can sit on. */
     public enum Client {
@@ -115,6 +116,35 @@ public class HandoffProperties {
 
         public void setMaxRequestSize(DataSize maxRequestSize) {
             this.maxRequestSize = maxRequestSize;
+        }
+    }
+
+    /** Request bodies read through {@code HandoffStreams.body} or {@code Handoff.body}. */
+    public static class Body {
+
+        /**
+         * Slowest request body accepted, in bytes per second of waiting for the client (408 below it, and the
+         * connection is closed); finds uploads kept alive a byte at a time. 0 turns it off.
+         */
+        private DataSize minRate = DataSize.ofKilobytes(1);
+
+        /** The span of waiting for the client over which the minimum rate is measured. */
+        private Duration minRateWindow = Duration.ofSeconds(10);
+
+        public DataSize getMinRate() {
+            return minRate;
+        }
+
+        public void setMinRate(DataSize minRate) {
+            this.minRate = minRate;
+        }
+
+        public Duration getMinRateWindow() {
+            return minRateWindow;
+        }
+
+        public void setMinRateWindow(Duration minRateWindow) {
+            this.minRateWindow = minRateWindow;
         }
     }
 
@@ -336,6 +366,10 @@ public class HandoffProperties {
 
     public Filter getFilter() {
         return filter;
+    }
+
+    public Body getBody() {
+        return body;
     }
 
     public Proxy getProxy() {

@@ -20,7 +20,8 @@ import java.util.function.Function;
  *
  * <pre>
  *   PENDING ──attach()──▶ FLUSHING ──buffer empty──▶ ATTACHED    (every call delegates)
- *      │                  (new sends queue behind the buffered ones)
+ *      │                  (one kept send at a time, each once the container took the one before;
+ *      │                   new sends queue behind the kept ones)
  *      └──fail()──▶ FAILED                                      (the handoff was refused or failed)
  * </pre>
  *
@@ -88,8 +89,13 @@ abstract class PendingStream<T extends StreamHandle> implements StreamHandle {
         return call.apply(t);
     }
 
-    /** Binds the real stream and replays what was kept onto it. Called once, by the return value handler. */
+    /**
+     * Binds the real stream and replays what was kept onto it, by demand: each kept send is handed over once
+     * the container took the one before (its stage completed), so a kept backlog never overflows the real
+     * stream's queue, whatever else (a registry's catch-up) fills it. Called once, by the return value handler.
+     */
     final void attach(T real) {
+        List<Consumer<CloseStatus>> toRegister;
         synchronized (lock) {
             if (state != State.PENDING) {
                 throw new IllegalStateException("this stream was already attached (" + state + "): return a stream "
@@ -97,51 +103,67 @@ abstract class PendingStream<T extends StreamHandle> implements StreamHandle {
             }
             state = State.FLUSHING;
             target = real;
-        }
-        List<Consumer<CloseStatus>> toRegister;
-        CloseStatus close;
-        boolean abort;
-        while (true) {
-            List<Op<T>> batch;
-            synchronized (lock) {
-                if (buffered.isEmpty()) {
-                    state = State.ATTACHED;
-                    toRegister = callbacks;
-                    callbacks = null;
-                    close = requestedClose;
-                    abort = abortRequested;
-                    break;
-                }
-                batch = new ArrayList<>(buffered);
-                buffered.clear();
-                bufferedBytes = 0;
-            }
-            for (Op<T> op : batch) {
-                replay(op, real);
-            }
+            toRegister = callbacks;
+            callbacks = null;
         }
         real.whenClosed().whenComplete((status, e) -> closed.complete(status));
         toRegister.forEach(real::onClose);
-        if (close != null) {
-            if (abort) {
-                real.abort(close.reason(), close.detail());
-            } else {
-                real.close(close.reason(), close.detail());
+        flushFrom(real);
+    }
+
+    /**
+     * Hands over kept sends while each is taken at once; the first that waits for the client resumes this
+     * from its completion. Once nothing is kept, every call goes straight to the real stream, and a close
+     * asked for meanwhile is applied after the kept sends.
+     */
+    private void flushFrom(T real) {
+        while (true) {
+            Op<T> op;
+            CloseStatus close = null;
+            boolean abort = false;
+            synchronized (lock) {
+                op = buffered.pollFirst();
+                if (op == null) {
+                    state = State.ATTACHED;
+                    close = requestedClose;
+                    abort = abortRequested;
+                } else {
+                    bufferedBytes -= op.bytes();
+                }
+            }
+            if (op == null) {
+                if (close != null) {
+                    if (abort) {
+                        real.abort(close.reason(), close.detail());
+                    } else {
+                        real.close(close.reason(), close.detail());
+                    }
+                }
+                return;
+            }
+            CompletableFuture<Void> taken = replay(op, real);
+            if (!taken.isDone()) {
+                taken.whenComplete((v, e) -> flushFrom(real));
+                return;
             }
         }
     }
 
-    private void replay(Op<T> op, T real) {
+    /** Sends one kept call to the real stream; the caller's stage follows the real one. */
+    private CompletableFuture<Void> replay(Op<T> op, T real) {
         try {
-            op.call().apply(real).whenComplete((v, e) -> {
+            CompletableFuture<Void> stage = op.call().apply(real).toCompletableFuture();
+            stage.whenComplete((v, e) -> {
                 if (e != null) {
                     op.result().completeExceptionally(e);
                 } else {
                     op.result().complete(null);
                 }
             });
+            return stage;
         } catch (RuntimeException e) {
             op.result().completeExceptionally(e);
+            return CompletableFuture.completedFuture(null);
         }
     }
 

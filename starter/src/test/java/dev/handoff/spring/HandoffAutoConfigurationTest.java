@@ -50,7 +50,8 @@ class HandoffAutoConfigurationTest {
         web.withPropertyValues("handoff.heartbeat=5s", "handoff.max-queued-bytes=256KB", "handoff.overflow=drop-oldest",
                 "handoff.idle-timeout=2m", "handoff.write-timeout=10s", "handoff.scheduler.threads=3",
                 "handoff.scheduler.tick=250ms", "handoff.filter.url-patterns=/events/*", "handoff.filter.order=5",
-                "handoff.limits.max-streams=10", "handoff.replay.events=0").run(context -> {
+                "handoff.limits.max-streams=10", "handoff.replay.events=0", "handoff.body.min-rate=2KB",
+                "handoff.body.min-rate-window=5s").run(context -> {
                     FilterRegistrationBean<?> filter = context.getBean("handoffFilter", FilterRegistrationBean.class);
                     assertThat(filter.getUrlPatterns()).containsExactly("/events/*");
                     assertThat(filter.getOrder()).isEqualTo(5);
@@ -60,6 +61,8 @@ class HandoffAutoConfigurationTest {
                     assertThat(options.overflow()).isEqualTo(OverflowPolicy.DROP_OLDEST);
                     assertThat(options.idleTimeout()).isEqualTo(Duration.ofMinutes(2));
                     assertThat(options.writeTimeout()).isEqualTo(Duration.ofSeconds(10));
+                    assertThat(options.minBodyRate()).isEqualTo(2048);
+                    assertThat(options.minBodyRateWindow()).isEqualTo(Duration.ofSeconds(5));
                     assertThat(context.getBean(StreamScheduler.class).tick()).isEqualTo(Duration.ofMillis(250));
                     HandoffProperties properties = context.getBean(HandoffProperties.class);
                     assertThat(properties.getScheduler().getThreads()).isEqualTo(3);

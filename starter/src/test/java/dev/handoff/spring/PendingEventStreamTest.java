@@ -36,6 +36,24 @@ class PendingEventStreamTest {
     }
 
     @Test
+    void keptSendsAreHandedOverOneAtATimeAsTheContainerTakesThem() {
+        CompletionStage<Void> first = pending.send("a");
+        pending.send("b");
+        pending.close();
+        RecordingStream real = new RecordingStream();
+        real.takeLater = true;
+        pending.attach(real);
+        assertThat(real.sent).as("the next waits for the first to be taken").containsExactly("a");
+        assertThat(first.toCompletableFuture()).isNotDone();
+        real.takeOne();
+        assertThat(first.toCompletableFuture()).isCompletedWithValue(null);
+        assertThat(real.sent).containsExactly("a", "b");
+        assertThat(real.closedWith).as("closed after the kept sends").isNull();
+        real.takeOne();
+        assertThat(real.closedWith).isEqualTo(new CloseStatus(CloseReason.COMPLETED, "closed by the application"));
+    }
+
+    @Test
     void whatIsKeptIsBoundedInBytes() {
         pending.send("x".repeat(80));
         assertThatThrownBy(() -> pending.send("y".repeat(40))).isInstanceOf(QueueFullException.class)
@@ -84,10 +102,22 @@ class PendingEventStreamTest {
         final List<String> sent = new ArrayList<>();
         final CompletableFuture<CloseStatus> closed = new CompletableFuture<>();
         CloseStatus closedWith;
+        /** Sends complete only through {@link #takeOne()}, as a container that takes them later. */
+        boolean takeLater;
+        private final java.util.ArrayDeque<CompletableFuture<Void>> untaken = new java.util.ArrayDeque<>();
+
+        void takeOne() {
+            untaken.removeFirst().complete(null);
+        }
 
         @Override
         public CompletionStage<Void> send(SseEvent event) {
             sent.add((event.event() == null ? "" : event.event() + " ") + event.data());
+            if (takeLater) {
+                CompletableFuture<Void> taken = new CompletableFuture<>();
+                untaken.add(taken);
+                return taken;
+            }
             return CompletableFuture.completedFuture(null);
         }
 
