@@ -37,19 +37,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The streaming proxy on a real container, in front of a real backend (the JDK's HTTP server on loopback)
  * that serves large bodies, slow SSE, echoes uploads and headers, stalls, and fails mid-body. Runs once per
  * HTTP client the proxy can sit on (the subclasses).
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(LogWatch.class)
 abstract class ProxyContainerTest {
@@ -386,9 +382,6 @@ abstract class ProxyContainerTest {
     }
 
     @Test
-    // Last in its class: on Tomcat 10.1 a write that failed because the client left can end the next
-    // request's stream at once (README, known issues).
-    @Order(Integer.MAX_VALUE)
     void aClientThatLeavesCancelsTheBackendExchange() throws Exception {
         endlessWriteFailedAt = new CompletableFuture<>();
         Conn c = client.request("GET", "/proxy/endless", 0, false);

@@ -29,17 +29,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The stream registry on a real container: fan-out to thousands of subscribers, slow subscribers, replay
  * across reconnects, limits, shutdown, and encoding once. Prints the figures it measures.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(LogWatch.class)
 class RegistryContainerTest {
 
@@ -467,9 +463,6 @@ class RegistryContainerTest {
     }
 
     @Test
-    // Last in its class: on Tomcat 10.1 a write that failed because the client left can end the next
-    // request's stream at once (README, known issues).
-    @Order(Integer.MAX_VALUE)
     void aClientThatReconnectsWithLastEventIdEndsWithExactlyThePublishedSequence() throws Exception {
         int total = 1500;
         use(StreamRegistry.builder().replay(total, Duration.ZERO));

@@ -24,20 +24,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Many streams, slow and vanished clients, and concurrent writers, on the container of this test run
  * (pool of {@link TestServer#THREADS} threads). Prints the figures it measures.
- *
- * <p>The vanished-client test runs last: on Tomcat 10.1 a write that failed because the client left can
- * hand a late error to the next request on the same server (see "Known issues" in the README).
- */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+ * */
 @ExtendWith(LogWatch.class)
 class StreamingContainerTest {
 
@@ -140,8 +133,6 @@ class StreamingContainerTest {
                 sendMillis, deliveredMillis);
         assertThat(threadsAt2000 - threadsAt100).as("threads added by 1900 more streams").isLessThanOrEqualTo(4);
         assertThat(streams).allMatch(StreamHandle::isOpen);
-        // The streams end from the server side (after each test) while their clients still read: a write
-        // that fails on a closed client can disturb the next request on Tomcat 10.1 (README, known issues).
     }
 
     @Test
@@ -199,10 +190,7 @@ class StreamingContainerTest {
     }
 
     @Test
-    @Order(Integer.MAX_VALUE)
     void aClientThatClosesIsDetectedWithinOneHeartbeatAndItsCallbackRunsOnce() throws Exception {
-        // Both connections are opened first: see the Tomcat 10.1 note in the README about a request that
-        // arrives while the container is still handling the previous stream's failed write.
         Conn closing = client.get("/heartbeat");
         Conn resetting = client.get("/heartbeat");
         assertThat(closing.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
