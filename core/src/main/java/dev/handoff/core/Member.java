@@ -55,11 +55,6 @@ final class Member implements Subscriber {
         topics = Set.copyOf(subscriptions.keySet());
     }
 
-    /** Queues a frame under the stream's overflow policy: for frames no ring keeps (a final shutdown event). */
-    Connection.Delivery deliver(byte[] frame) {
-        return stream.connection.offerShared(frame);
-    }
-
     /**
      * On the stripe: queues a live broadcast whose first event is numbered {@code firstSeq}. An event the
      * rings keep ({@code retained}) never overflows the queue: where it does not fit, the stream falls behind

@@ -291,7 +291,8 @@ public final class StreamRegistry implements AutoCloseable {
 
     /**
      * Removes a subscription; returns false if the stream did not have it. Events published before this
-     * call are still delivered; later ones are not. The stream stays open.
+     * call are still delivered; later ones are not. The stream stays open. (A stream that is reading a
+     * backlog from the rings stops reading this topic's at once.)
      */
     public boolean unsubscribe(SseStream stream, String topic) {
         Member member = memberOf(stream);
@@ -705,7 +706,8 @@ public final class StreamRegistry implements AutoCloseable {
 
     private static void sayGoodbye(Member m, byte[] finalFrame, FanOut out) {
         if (finalFrame != null) {
-            out.counted(m.deliver(finalFrame));
+            // Owed, and small: queued whatever the room, so that a stream reading a backlog is not cut for it.
+            out.counted(m.stream.connection.offerWithin(finalFrame, Long.MAX_VALUE, null));
         }
         m.stream.close(CloseReason.SHUTDOWN, "the server is shutting down");
     }
