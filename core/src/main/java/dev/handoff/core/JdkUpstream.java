@@ -14,12 +14,35 @@ final class JdkUpstream implements Upstream {
     /** Headers the JDK client sets itself and refuses from applications. */
     private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
 
-    private final HttpClient client;
+    /** The client, or where the proxy makes its own, what builds it on the first exchange (it starts a thread). */
+    private final java.util.function.Supplier<HttpClient> clientSource;
+    private volatile HttpClient client;
     private final Duration responseTimeout;
 
     JdkUpstream(HttpClient client, Duration responseTimeout) {
         this.client = client;
+        this.clientSource = () -> client;
         this.responseTimeout = responseTimeout;
+    }
+
+    /** A client of the proxy's own, built by the first exchange, so that a proxy never used holds no thread. */
+    JdkUpstream(java.util.function.Supplier<HttpClient> clientSource, Duration responseTimeout) {
+        this.clientSource = clientSource;
+        this.responseTimeout = responseTimeout;
+    }
+
+    private HttpClient client() {
+        HttpClient c = client;
+        if (c == null) {
+            synchronized (this) {
+                c = client;
+                if (c == null) {
+                    c = clientSource.get();
+                    client = c;
+                }
+            }
+        }
+        return c;
     }
 
     @Override
@@ -35,7 +58,7 @@ final class JdkUpstream implements Upstream {
                 builder.header(name, value);
             }
         });
-        client.sendAsync(builder.build(), info -> {
+        client().sendAsync(builder.build(), info -> {
             ProxyHeaders headers = new ProxyHeaders();
             info.headers().map().forEach((name, values) -> {
                 if (!name.startsWith(":")) {

@@ -39,15 +39,20 @@ final class JettyUpstream implements Upstream {
     private final boolean owned;
     private final Duration responseTimeout;
     private final Duration idleTimeout;
+    /** A client of our own is started by the first exchange, so that a proxy never used holds no threads. */
+    private final Object startLock = new Object();
+    private volatile boolean started;
+    private boolean closed;
 
     private JettyUpstream(HttpClient client, boolean owned, Duration responseTimeout, Duration idleTimeout) {
         this.client = client;
         this.owned = owned;
         this.responseTimeout = responseTimeout;
         this.idleTimeout = idleTimeout;
+        this.started = !owned;
     }
 
-    /** A client of our own, started here and stopped by {@link #close()}. */
+    /** A client of our own, configured here, started by the first exchange and stopped by {@link #close()}. */
     static JettyUpstream create(Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
             int maxConcurrent) {
         HttpClient client = new HttpClient();
@@ -62,14 +67,31 @@ final class JettyUpstream implements Upstream {
         // pooled and released as soon as its bytes are copied. Measured: 1 GiB through the proxy 0.99-1.22x
         // AsyncProxyServlet with 16 KiB, 1.22-1.41x with 64 KiB (three runs each, ProxyComparisonTest).
         client.setResponseBufferSize(RESPONSE_BUFFER_BYTES);
-        try {
-            client.start();
-        } catch (Exception e) {
-            throw new IllegalStateException("could not start Jetty's HttpClient for the proxy", e);
-        }
-        client.getContentDecoderFactories().clear();
-        client.getProtocolHandlers().clear();
         return new JettyUpstream(client, true, responseTimeout, idleTimeout);
+    }
+
+    /** Starts a client of our own once, before its first exchange. */
+    private void ensureStarted() {
+        if (started) {
+            return;
+        }
+        synchronized (startLock) {
+            if (started) {
+                return;
+            }
+            if (closed) {
+                throw new IllegalStateException("the proxy was closed: its Jetty HttpClient is stopped");
+            }
+            try {
+                client.start();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not start Jetty's HttpClient for the proxy", e);
+            }
+            // Populated by start(): a proxy passes the backend's bytes and statuses on as they are.
+            client.getContentDecoderFactories().clear();
+            client.getProtocolHandlers().clear();
+            started = true;
+        }
     }
 
     /** A started client the application owns and configures. */
@@ -87,6 +109,7 @@ final class JettyUpstream implements Upstream {
 
     @Override
     public void send(Request request, StreamingProxy.ProxyExchange exchange) {
+        ensureStarted();
         org.eclipse.jetty.client.Request r = client.newRequest(request.uri()).method(request.method())
                 .idleTimeout(Math.max(idleTimeout.toMillis(), responseTimeout.toMillis()), TimeUnit.MILLISECONDS)
                 .headers(h -> request.headers().forEach((name, value) -> {
@@ -150,6 +173,12 @@ final class JettyUpstream implements Upstream {
     @Override
     public void close() {
         if (owned) {
+            synchronized (startLock) {
+                closed = true;
+                if (!started) {
+                    return; // Never used: nothing was started.
+                }
+            }
             try {
                 client.stop();
             } catch (Exception e) {

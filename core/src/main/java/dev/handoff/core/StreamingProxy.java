@@ -67,8 +67,9 @@ public final class StreamingProxy implements AutoCloseable {
     final LongAdder bytesToClient = new LongAdder();
 
     private StreamingProxy(Builder b) {
-        this.upstream = b.upstream != null ? b.upstream.apply(b) : new JdkUpstream(HttpClient.newBuilder()
-                .connectTimeout(b.connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build(), b.responseTimeout);
+        Duration connectTimeout = b.connectTimeout;
+        this.upstream = b.upstream != null ? b.upstream.apply(b) : new JdkUpstream(() -> HttpClient.newBuilder()
+                .connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build(), b.responseTimeout);
         this.idleTimeout = b.idleTimeout;
         this.maxConcurrent = b.maxConcurrent;
         this.maxRequestBytes = b.maxRequestBytes;
