@@ -159,6 +159,7 @@ public final class HandoffAutoConfiguration {
      * {@code @ResponseBody} handler would otherwise claim a stream and try to serialize it.
      */
     @Bean
+    @ConditionalOnMissingBean(name = "handoffReturnValueHandlerInstaller")
     static SmartInitializingSingleton handoffReturnValueHandlerInstaller(ObjectProvider<RequestMappingHandlerAdapter> adapters,
             ObjectProvider<StreamRegistry> registry) {
         return () -> adapters.orderedStream().forEach(adapter -> {

@@ -2,6 +2,7 @@ package dev.handoff.spring;
 
 import dev.handoff.core.CloseReason;
 import dev.handoff.core.Refusal;
+import dev.handoff.core.RegistryStats;
 import dev.handoff.core.StreamRegistry;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -25,30 +26,64 @@ class HandoffMetricsConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = "handoffMeters")
     MeterBinder handoffMeters(StreamRegistry registry) {
+        // Held by the binder (a bean): Micrometer keeps a function meter's state object only weakly.
+        RecentStats stats = new RecentStats(registry);
         return meters -> {
             Gauge.builder("handoff.streams.open", registry, StreamRegistry::openStreams)
                     .description("Streams open now").register(meters);
-            FunctionCounter.builder("handoff.streams.opened", registry, r -> r.stats().streamsOpened())
+            FunctionCounter.builder("handoff.streams.opened", stats, s -> s.get().streamsOpened())
                     .description("Streams opened").register(meters);
             for (CloseReason reason : CloseReason.values()) {
-                FunctionCounter.builder("handoff.streams.closed", registry,
-                                r -> r.stats().closes().getOrDefault(reason, 0L))
+                FunctionCounter.builder("handoff.streams.closed", stats,
+                                s -> s.get().closes().getOrDefault(reason, 0L))
                         .tag("reason", reason.name()).description("Streams ended, by reason").register(meters);
             }
             for (Refusal cause : Refusal.values()) {
-                FunctionCounter.builder("handoff.streams.refused", registry,
-                                r -> r.stats().refusals().getOrDefault(cause, 0L))
+                FunctionCounter.builder("handoff.streams.refused", stats,
+                                s -> s.get().refusals().getOrDefault(cause, 0L))
                         .tag("cause", cause.name()).description("Streams refused, by cause").register(meters);
             }
-            FunctionCounter.builder("handoff.events.published", registry, r -> r.stats().eventsPublished())
+            FunctionCounter.builder("handoff.events.published", stats, s -> s.get().eventsPublished())
                     .description("Events published").register(meters);
-            FunctionCounter.builder("handoff.events.delivered", registry, r -> r.stats().eventsDelivered())
+            FunctionCounter.builder("handoff.events.delivered", stats, s -> s.get().eventsDelivered())
                     .description("Events queued to a stream").register(meters);
-            FunctionCounter.builder("handoff.events.dropped", registry, r -> r.stats().eventsDropped())
+            FunctionCounter.builder("handoff.events.dropped", stats, s -> s.get().eventsDropped())
                     .description("Events not queued: the stream's queue was full or it had ended").register(meters);
-            FunctionCounter.builder("handoff.bytes.written", registry, r -> r.stats().bytesWritten())
+            FunctionCounter.builder("handoff.bytes.written", stats, s -> s.get().bytesWritten())
                     .baseUnit("bytes").description("Bytes the container took from the registry's streams")
                     .register(meters);
         };
+    }
+
+    /**
+     * One {@link StreamRegistry#stats()} (a walk of the topics under the registry's lock) for all the meters
+     * read within {@value #FRESH_MILLIS} ms: a scrape reads them back to back, so it costs one walk, not one
+     * per meter.
+     */
+    static final class RecentStats {
+        static final long FRESH_MILLIS = 200;
+        private final StreamRegistry registry;
+        private volatile RegistryStats last;
+        private volatile long takenNanos;
+
+        RecentStats(StreamRegistry registry) {
+            this.registry = registry;
+        }
+
+        RegistryStats get() {
+            long now = System.nanoTime();
+            RegistryStats s = last;
+            if (s == null || now - takenNanos > FRESH_MILLIS * 1_000_000) {
+                synchronized (this) {
+                    s = last;
+                    if (s == null || now - takenNanos > FRESH_MILLIS * 1_000_000) {
+                        s = registry.stats();
+                        last = s;
+                        takenNanos = System.nanoTime();
+                    }
+                }
+            }
+            return s;
+        }
     }
 }
