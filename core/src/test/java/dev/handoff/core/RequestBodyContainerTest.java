@@ -194,6 +194,7 @@ class RequestBodyContainerTest {
 
     @Test
     void aBodyTheClientCutsShortIsAnswered400AndItsConnectionClosedThoughTheAppNeverAnswers() throws Exception {
+        expectJettyClosedChannelLine();
         // The app's only answer is on success: whatever it does with the error, the request must end.
         try (RawClient raw = new RawClient()) {
             raw.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
@@ -204,6 +205,7 @@ class RequestBodyContainerTest {
 
     @Test
     void aChunkedBodyThatEndsEarlyIsAnswered400AndItsConnectionClosed() throws Exception {
+        expectJettyClosedChannelLine();
         try (RawClient raw = new RawClient()) {
             raw.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n0123456789");
             raw.socket.shutdownOutput();
@@ -213,6 +215,7 @@ class RequestBodyContainerTest {
 
     @Test
     void aChunkSizeThatOverflowsIsAnswered400AndItsConnectionClosed() throws Exception {
+        expectJettyClosedChannelLine();
         try (RawClient raw = new RawClient()) {
             raw.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + "fffffffffffffffff1\r\n0123456789");
@@ -222,6 +225,7 @@ class RequestBodyContainerTest {
 
     @Test
     void anUploaderThatTricklesUnderTheMinimumRateIsAnswered408() throws Exception {
+        expectJettyClosedChannelLine();
         try (RawClient raw = new RawClient()) {
             long start = System.nanoTime();
             raw.send("POST /trickle HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
@@ -248,9 +252,7 @@ class RequestBodyContainerTest {
 
     @Test
     void anUploaderTheContainerTimesOutIsAnswered408AndItsConnectionClosed() throws Exception {
-        // Jetty 12.1 may log one line when it closes the connection with the declared body unread: its request's
-        // failure listener fires once the servlet channel is no longer waiting (ServletChannelState.asyncError).
-        LogWatch.expect("WARN org.eclipse.jetty.ee10.servlet.ServletChannelState - java.nio.channels.ClosedChannelException");
+        expectJettyClosedChannelLine();
         try (RawClient raw = new RawClient()) {
             long start = System.nanoTime();
             raw.send("POST /patient HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
@@ -261,6 +263,15 @@ class RequestBodyContainerTest {
             System.out.printf("[figures] %s: an uploader the container timed out ended after %d ms (container idle "
                     + "time-out %d ms)%n", server.name(), millis, CONTAINER_IDLE.toMillis());
         }
+    }
+
+    /**
+     * Jetty 12.1 may log one line when it closes a connection whose declared body was not read to the end:
+     * the request's failure listener fires once the servlet channel is no longer waiting
+     * ({@code ServletChannelState.asyncError}). Only that line, without a trace, is allowed.
+     */
+    private static void expectJettyClosedChannelLine() {
+        LogWatch.expect("WARN org.eclipse.jetty.ee10.servlet.ServletChannelState - java.nio.channels.ClosedChannelException$");
     }
 
     /**
@@ -296,6 +307,7 @@ class RequestBodyContainerTest {
 
     @Test
     void aBodyThatBreaksOffWhileItsResponseStreamsEndsTheStreamAndItsConnection() throws Exception {
+        expectJettyClosedChannelLine();
         try (RawClient raw = new RawClient()) {
             raw.send("POST /progress HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
             raw.chunk(random(128 * 1024));
