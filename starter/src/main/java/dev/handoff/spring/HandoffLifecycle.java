@@ -16,7 +16,10 @@ import org.springframework.context.SmartLifecycle;
  */
 public final class HandoffLifecycle implements SmartLifecycle {
 
-    /** After the web server's graceful shutdown phase in stop order (higher phases stop first). */
+    /**
+     * Above the web server's graceful shutdown ({@code DEFAULT_PHASE - 1024} in Spring Boot): higher phases
+     * stop first, so the streams end before graceful shutdown starts waiting for requests.
+     */
     public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 512;
 
     private final StreamRegistry registry;
