@@ -105,8 +105,8 @@ final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, 
     private volatile long bytes;
 
     BodyReader(String description, ServletInputStream in, long contentLength, long maxBytes, long idleNanos,
-            long minRate, long rateWindowNanos, int bufferSize, StreamScheduler scheduler, LongSupplier clock, Consumer<RequestBodyException> onRuleBroken,
-            Consumer<RequestBodyException> onBrokenInContainer) {
+            long minRate, long rateWindowNanos, int bufferSize, StreamScheduler scheduler, LongSupplier clock,
+            Consumer<RequestBodyException> onRuleBroken, Consumer<RequestBodyException> onBrokenInContainer) {
         this.description = description;
         this.in = in;
         this.contentLength = contentLength;

@@ -118,12 +118,13 @@ final class CatchUp implements FanOut.Entry, Runnable {
     public void deliver(int stripe, FanOut out) {
         Connection connection = member.stream.connection;
         for (int pages = 0; pages < PAGES_PER_VISIT; pages++) {
+            long room = Math.max(1, fillTo - connection.queuedBytes());
             Page page;
             synchronized (registry.lock()) {
                 if (member.ended) {
                     return;
                 }
-                page = nextPageLocked(Math.max(1, fillTo - connection.queuedBytes()));
+                page = nextPageLocked(room);
             }
             if (page == null) {
                 return; // Live again.

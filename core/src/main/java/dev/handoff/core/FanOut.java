@@ -115,11 +115,11 @@ final class FanOut {
         return n;
     }
 
-    /** Counts one delivery. */
+    /** Counts one delivery that was decided (queued, or dropped); a FULL one is not decided yet and is not counted here. */
     void counted(Connection.Delivery delivery) {
         if (delivery == Connection.Delivery.QUEUED) {
             delivered.increment();
-        } else if (delivery != Connection.Delivery.FULL) {
+        } else {
             dropped.increment();
         }
     }

@@ -212,8 +212,8 @@ public final class Handoff {
         }
         Exchange ex = exchange();
         BodyReader reader = new BodyReader(describe(), in, length, maxBytes, idleTimeout.toNanos(),
-                options.minBodyRate(), options.minBodyRateWindow().toNanos(), BodyReader.BUFFER_SIZE, options.scheduler(), System::nanoTime, this::answerBrokenBody,
-                this::endBrokenBody);
+                options.minBodyRate(), options.minBodyRateWindow().toNanos(), BodyReader.BUFFER_SIZE,
+                options.scheduler(), System::nanoTime, this::answerBrokenBody, this::endBrokenBody);
         body = reader;
         ex.attach(reader);
         in.setReadListener(reader);
@@ -255,7 +255,7 @@ public final class Handoff {
         if (ex == null || ex.isCompleted() || isHandedOff()) {
             return;
         }
-        answerOrAbort(ex, e);
+        answerUnlessTheContainerDid(ex, e);
     }
 
     /**
@@ -273,7 +273,7 @@ public final class Handoff {
             return; // The stream logs its end.
         }
         String what = describe(); // Before the exchange ends: the container recycles the request then.
-        boolean ours = answerOrAbort(ex, e);
+        boolean ours = answerUnlessTheContainerDid(ex, e);
         log.info("request body of {}: {}; {}", what, e.getMessage(), ours ? "answered " + e.status()
                 : "answered by the container");
     }
@@ -284,7 +284,7 @@ public final class Handoff {
      * socket time-out, when a read fails, which suspends the response), and completing lets it send that.
      * Nothing else writes a handed-off request's response before Handoff does. Returns true if we answered.
      */
-    private boolean answerOrAbort(Exchange ex, RequestBodyException e) {
+    private boolean answerUnlessTheContainerDid(Exchange ex, RequestBodyException e) {
         if (response.isCommitted()) {
             ex.complete();
             return false;

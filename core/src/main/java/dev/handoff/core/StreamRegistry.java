@@ -262,8 +262,7 @@ public final class StreamRegistry implements AutoCloseable {
     public boolean subscribe(SseStream stream, String topic) {
         Member member = memberOf(stream);
         requireTopic(topic);
-        // The stream's request stays valid while it is open (async processing); the authorizer reads it here.
-        if (!authorizer.permits(member.request, topic)) {
+        if (refusedByAuthorizer(member, topic)) {
             throw refused(Refusal.FORBIDDEN, "stream " + member.id() + " subscribing to topic '" + topic
                     + "' is not allowed");
         }
@@ -354,6 +353,25 @@ public final class StreamRegistry implements AutoCloseable {
         return member;
     }
 
+    /**
+     * Asks the authorizer about a later subscription with the stream's own request, which stays valid while
+     * the stream is open (async processing). A stream that ended meanwhile may have a recycled request (the
+     * containers then refuse to read it); it is not refused here: subscribe finds it ended and returns false.
+     */
+    private boolean refusedByAuthorizer(Member member, String topic) {
+        if (!member.stream.isOpen()) {
+            return false;
+        }
+        try {
+            return !authorizer.permits(member.request, topic);
+        } catch (RuntimeException e) {
+            if (!member.stream.isOpen()) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     /** A refusal decided under the lock, thrown (and reported to listeners) after releasing it. */
     private record Refused(Refusal refusal, String message) {
     }
@@ -404,7 +422,7 @@ public final class StreamRegistry implements AutoCloseable {
     private void attachLocked(Member member, List<String> names, String lastEventId, List<FanOut.Stripe> toStart) {
         if (lastEventId == null) {
             for (String name : names) {
-                subscribeLocked(member, topics.get(name), seq, false);
+                subscribeLocked(member, topics.get(name));
             }
             member.topicsChanged();
             return;

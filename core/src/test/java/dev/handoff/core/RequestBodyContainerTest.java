@@ -23,7 +23,10 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Random;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -230,20 +233,21 @@ class RequestBodyContainerTest {
             long start = System.nanoTime();
             raw.send("POST /trickle HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
             // A byte every 100 ms: never idle, but 10 bytes/s against a minimum of 1000 over 500 ms.
-            Thread trickle = new Thread(() -> {
+            ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+            trickle.scheduleAtFixedRate(() -> {
                 try {
-                    for (int i = 0; i < 100 && !raw.socket.isClosed(); i++) {
-                        raw.send("x");
-                        Thread.sleep(100); // The client's pace, not a wait for a condition.
-                    }
-                } catch (IOException | InterruptedException stopped) {
-                    // The server closed the connection, or the test ended.
+                    raw.send("x");
+                } catch (IOException closed) {
+                    trickle.shutdown(); // The server closed the connection.
                 }
-            });
-            trickle.start();
-            String response = raw.readResponse();
+            }, 0, 100, TimeUnit.MILLISECONDS);
+            String response;
+            try {
+                response = raw.readResponse();
+            } finally {
+                trickle.shutdownNow();
+            }
             long millis = (System.nanoTime() - start) / 1_000_000;
-            trickle.interrupt();
             assertThat(response).startsWith("HTTP/1.1 408").contains("under this endpoint's minimum of 1000 bytes/s");
             System.out.printf("[figures] %s: an uploader at 10 B/s answered 408 after %d ms (minimum 1000 B/s over "
                     + "500 ms)%n", server.name(), millis);

@@ -165,7 +165,7 @@ public final class StreamClient implements AutoCloseable {
                             int allowance = conn.allowance();
                             if (allowance <= 0) {
                                 key.interestOps(0);
-                                conn.resumeLater(key);
+                                conn.resumeLater();
                                 continue;
                             }
                             buffer.limit(Math.min(buffer.capacity(), allowance));
@@ -276,10 +276,8 @@ public final class StreamClient implements AutoCloseable {
             submit(() -> {
                 tokens = 0;
                 refilledNanos = System.nanoTime();
-                SelectionKey key = channel.keyFor(selector);
-                if (rate == 0 && !paused && key != null && key.isValid() && request != null
-                        && !request.hasRemaining()) {
-                    key.interestOps(SelectionKey.OP_READ);
+                if (rate == 0) {
+                    readAgain();
                 }
             });
         }
@@ -301,23 +299,22 @@ public final class StreamClient implements AutoCloseable {
             }
         }
 
-        void resumeLater(SelectionKey key) {
-            timer.schedule(() -> submit(() -> {
-                if (!paused && key.isValid()) {
-                    key.interestOps(SelectionKey.OP_READ);
-                }
-            }), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
+        void resumeLater() {
+            timer.schedule(() -> submit(this::readAgain), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
 
         /** Reads again after {@link #pause()}. */
         public void resume() {
             paused = false;
-            submit(() -> {
-                SelectionKey key = channel.keyFor(selector);
-                if (key != null && key.isValid() && !request.hasRemaining()) {
-                    key.interestOps(SelectionKey.OP_READ);
-                }
-            });
+            submit(this::readAgain);
+        }
+
+        /** On the selector thread: reads again, unless paused or the request is still being sent. */
+        private void readAgain() {
+            SelectionKey key = channel.keyFor(selector);
+            if (!paused && key != null && key.isValid() && !request.hasRemaining()) {
+                key.interestOps(SelectionKey.OP_READ);
+            }
         }
 
         /** The id of the last event received (retained or not), as a browser would resume from; null before one. */
