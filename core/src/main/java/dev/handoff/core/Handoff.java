@@ -1,5 +1,15 @@
 package dev.handoff.core;
 
+import dev.handoff.core.internal.ApiAccess;
+import dev.handoff.core.internal.BodyReader;
+import dev.handoff.core.internal.Connection;
+import dev.handoff.core.internal.ConnectionHandle;
+import dev.handoff.core.internal.DefaultByteStream;
+import dev.handoff.core.internal.DefaultSseStream;
+import dev.handoff.core.internal.Exchange;
+import dev.handoff.core.internal.NoBody;
+import dev.handoff.core.internal.ServletTransport;
+import dev.handoff.core.internal.SseEncoder;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletOutputStream;
@@ -51,6 +61,11 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: use it on the request thread, before returning.
  */
 public final class Handoff {
+
+    static {
+        // First, before anything here can reach the internals that need it.
+        ApiAccess.install(new InternalAccess());
+    }
 
     private static final Logger log = LoggerFactory.getLogger(Handoff.class);
 
@@ -314,7 +329,7 @@ public final class Handoff {
      * Partial-mode SSE for a registry: {@code beforeCommit} runs once the stream exists and before its
      * headers are committed, so that the client sees the response start only once it is subscribed.
      */
-    DefaultSseStream sse(Consumer<DefaultSseStream> beforeCommit) {
+    DefaultSseStream sse(Consumer<DefaultSseStream> beforeCommit) { // Through ApiAccess.
         return openSse(null, beforeCommit);
     }
 

@@ -21,19 +21,9 @@ public final class RequestBodyException extends IOException {
         this.status = status;
     }
 
-    private RequestBodyException(int status, String message, Throwable cause) {
+    public RequestBodyException(int status, String message, Throwable cause) {
         super(message, cause);
         this.status = status;
-    }
-
-    /** A body the container reported broken after {@code bytesRead} bytes: 408 for its time-out, else 400. */
-    static RequestBodyException brokenInContainer(Throwable cause, long bytesRead) {
-        if (FailureText.isTimeout(cause)) {
-            return new RequestBodyException(408, "no request body bytes within the server's idle time-out, after "
-                    + bytesRead + " bytes (" + FailureText.brief(cause) + ")", cause);
-        }
-        return new RequestBodyException(400, "the request body broke off after " + bytesRead + " bytes ("
-                + FailureText.brief(cause) + ")", cause);
     }
 
     /** The HTTP status that answers it: 413, 408 or 400. */

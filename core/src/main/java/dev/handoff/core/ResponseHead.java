@@ -1,10 +1,10 @@
 package dev.handoff.core;
 
+import dev.handoff.core.internal.HeaderRules;
 import jakarta.servlet.http.HttpServletResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Objects;
 
 /**
  * Full-mode handoff: the status and headers of a stream, declared once, then committed together by
@@ -37,19 +37,19 @@ public final class ResponseHead {
 
     /** Sets a header, replacing any value of the same name (including one a filter set). */
     public ResponseHead header(String name, String value) {
-        headers.add(new Header(validName(name), validValue(name, value), false));
+        headers.add(new Header(validName(name), HeaderRules.requireValue(name, value), false));
         return this;
     }
 
     /** Adds a header value, keeping other values of the same name. */
     public ResponseHead addHeader(String name, String value) {
-        headers.add(new Header(validName(name), validValue(name, value), true));
+        headers.add(new Header(validName(name), HeaderRules.requireValue(name, value), true));
         return this;
     }
 
     /** Sets the {@code Content-Type}. */
     public ResponseHead contentType(String type) {
-        this.contentType = validValue("Content-Type", type);
+        this.contentType = HeaderRules.requireValue("Content-Type", type);
         return this;
     }
 
@@ -101,45 +101,12 @@ public final class ResponseHead {
     }
 
     private static String validName(String name) {
-        Objects.requireNonNull(name, "header name");
-        if (name.isEmpty()) {
-            throw new IllegalArgumentException("header name must not be empty");
-        }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (!isTokenChar(c)) {
-                throw new IllegalArgumentException("header name " + SseEncoder.quote(name)
-                        + " is not an HTTP token: character " + describe(c) + " at index " + i);
-            }
-        }
+        HeaderRules.requireName(name);
         String lower = name.toLowerCase(Locale.ROOT);
         if (lower.equals("content-length") || lower.equals("transfer-encoding")) {
             throw new IllegalArgumentException("header " + name + " is managed by the container: a stream has no "
                     + "length known in advance");
         }
         return name;
-    }
-
-    private static String validValue(String name, String value) {
-        Objects.requireNonNull(value, () -> "value of header " + name);
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == '\r' || c == '\n' || c == '\0') {
-                throw new IllegalArgumentException("value of header " + name + " must not contain CR, LF or NUL: "
-                        + SseEncoder.quote(value));
-            }
-        }
-        return value;
-    }
-
-    private static boolean isTokenChar(char c) {
-        if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-            return true;
-        }
-        return "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-    }
-
-    private static String describe(char c) {
-        return c < 0x20 || c == 0x7f ? String.format("U+%04X", (int) c) : "'" + c + "'";
     }
 }

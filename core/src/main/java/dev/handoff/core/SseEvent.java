@@ -1,5 +1,6 @@
 package dev.handoff.core;
 
+import dev.handoff.core.internal.SseEncoder;
 import java.time.Duration;
 import java.util.Objects;
 

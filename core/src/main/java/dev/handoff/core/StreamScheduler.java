@@ -1,5 +1,6 @@
 package dev.handoff.core;
 
+import dev.handoff.core.internal.Timed;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
@@ -105,7 +106,7 @@ public final class StreamScheduler implements AutoCloseable {
     }
 
     /** How many sweeps run side by side: the number of shards, one per pool thread. */
-    int parallelism() {
+    public int parallelism() {
         return shards.length;
     }
 

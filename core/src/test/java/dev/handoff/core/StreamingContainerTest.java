@@ -3,8 +3,8 @@ package dev.handoff.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.handoff.core.support.LogWatch;
-import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.Opened;
+import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.core.support.TestApp;

@@ -1,9 +1,9 @@
 package dev.handoff.sample;
 
-import dev.handoff.core.ProxyHeaders;
-import dev.handoff.core.ProxyHooks;
 import dev.handoff.core.StreamScheduler;
-import dev.handoff.core.StreamingProxy;
+import dev.handoff.proxy.ProxyHeaders;
+import dev.handoff.proxy.ProxyHooks;
+import dev.handoff.proxy.StreamingProxy;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
 import jakarta.servlet.http.HttpServletRequest;

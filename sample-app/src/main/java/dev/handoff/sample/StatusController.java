@@ -1,6 +1,6 @@
 package dev.handoff.sample;
 
-import dev.handoff.core.RegistryStats;
+import dev.handoff.registry.RegistryStats;
 import dev.handoff.spring.HandoffStreams;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;

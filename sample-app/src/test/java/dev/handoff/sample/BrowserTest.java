@@ -3,7 +3,7 @@ package dev.handoff.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.handoff.core.CloseReason;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.StreamRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

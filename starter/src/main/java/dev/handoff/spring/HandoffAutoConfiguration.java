@@ -2,16 +2,17 @@ package dev.handoff.spring;
 
 import dev.handoff.core.Handoff;
 import dev.handoff.core.HandoffFilter;
-import dev.handoff.core.RegistryListener;
 import dev.handoff.core.SseEvent;
 import dev.handoff.core.StreamOptions;
-import dev.handoff.core.StreamRegistry;
 import dev.handoff.core.StreamScheduler;
-import dev.handoff.core.StreamingProxy;
-import dev.handoff.core.TopicAuthorizer;
+import dev.handoff.proxy.StreamingProxy;
+import dev.handoff.registry.RegistryListener;
+import dev.handoff.registry.StreamRegistry;
+import dev.handoff.registry.TopicAuthorizer;
 import jakarta.servlet.DispatcherType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -20,6 +21,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.PropertyMapper;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
@@ -32,8 +34,8 @@ import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandl
  * Registers Handoff in a servlet Spring Boot application: {@link HandoffFilter}, the scheduler pool, the
  * {@link StreamRegistry}, {@link HandoffStreams}, and the return value handler that lets a controller
  * method return a stream. Every bean backs off when the application declares its own; a
- * {@link StreamRegistryCustomizer} adjusts the registry. Metrics, an actuator endpoint and a health
- * indicator are added where Micrometer and Actuator are present.
+ * {@link StreamRegistryCustomizer} adjusts the registry. Metrics are added where Micrometer is present;
+ * the actuator endpoint and health indicator are {@link HandoffActuatorAutoConfiguration}'s.
  */
 @AutoConfiguration(afterName = {
         "org.springframework.boot.autoconfigure.jackson.JacksonAutoConfiguration",
@@ -42,7 +44,7 @@ import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandl
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnClass({Handoff.class, RequestMappingHandlerAdapter.class})
 @EnableConfigurationProperties(HandoffProperties.class)
-@Import({HandoffMetricsConfiguration.class, HandoffActuatorConfiguration.class})
+@Import(HandoffMetricsConfiguration.class)
 public final class HandoffAutoConfiguration {
 
     @Bean(destroyMethod = "close")
@@ -87,15 +89,11 @@ public final class HandoffAutoConfiguration {
                 .replay(properties.getReplay().getEvents(), properties.getReplay().getMaxAge())
                 .retryAfter(limits.getRetryAfter())
                 .shutdown(properties.getShutdown().getGracePeriod(), finalEvent(properties));
-        if (limits.getMaxStreams() != null) {
-            builder.maxStreams(limits.getMaxStreams());
-        }
-        if (limits.getMaxStreamsPerTopic() != null) {
-            builder.maxStreamsPerTopic(limits.getMaxStreamsPerTopic());
-        }
-        if (limits.getMaxStreamsPerClient() != null) {
-            builder.maxStreamsPerClient(limits.getMaxStreamsPerClient());
-        }
+        // Unset limits stay the builder's. Boot 4 skips null sources by itself; Boot 3.5 needs the predicate.
+        PropertyMapper map = PropertyMapper.get();
+        map.from(limits.getMaxStreams()).when(Objects::nonNull).to(builder::maxStreams);
+        map.from(limits.getMaxStreamsPerTopic()).when(Objects::nonNull).to(builder::maxStreamsPerTopic);
+        map.from(limits.getMaxStreamsPerClient()).when(Objects::nonNull).to(builder::maxStreamsPerClient);
         authorizer.ifUnique(builder::authorizer);
         listeners.orderedStream().forEach(builder::listener);
         customizers.orderedStream().forEach(c -> c.customize(builder));

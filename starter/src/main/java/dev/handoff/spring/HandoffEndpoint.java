@@ -1,7 +1,7 @@
 package dev.handoff.spring;
 
-import dev.handoff.core.RegistryStats;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.RegistryStats;
+import dev.handoff.registry.StreamRegistry;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;

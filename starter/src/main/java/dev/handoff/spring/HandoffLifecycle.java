@@ -2,7 +2,7 @@ package dev.handoff.spring;
 
 import dev.handoff.core.HandoffFilter;
 import dev.handoff.core.SseEvent;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.StreamRegistry;
 import java.time.Duration;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.SmartLifecycle;

@@ -1,9 +1,9 @@
 package dev.handoff.spring;
 
 import dev.handoff.core.CloseReason;
-import dev.handoff.core.Refusal;
-import dev.handoff.core.RegistryStats;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.Refusal;
+import dev.handoff.registry.RegistryStats;
+import dev.handoff.registry.StreamRegistry;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;

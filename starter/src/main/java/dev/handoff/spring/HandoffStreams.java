@@ -4,7 +4,8 @@ import dev.handoff.core.ByteStream;
 import dev.handoff.core.Handoff;
 import dev.handoff.core.RequestBody;
 import dev.handoff.core.SseEvent;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.proxy.StreamingProxy;
+import dev.handoff.registry.StreamRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.time.Duration;
@@ -27,7 +28,7 @@ import org.springframework.web.context.request.ServletWebRequest;
  * streams.publish("tasks/" + id, "progress", new Progress(id, 42));   // JSON, encoded once for all subscribers
  * }</pre>
  *
- * To proxy a request, pass {@link #handoff()} to a {@code StreamingProxy} (the starter registers one).
+ * To proxy a request, pass {@link #handoff()} to a {@link StreamingProxy} (the starter registers one).
  *
  * <p>The returned streams are handed off after the method returns, through Spring's async processing, so
  * Spring's filters and interceptors see an ordinary async request. Exceptions the method throws take the

@@ -1,6 +1,9 @@
 package dev.handoff.spring;
 
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.StreamRegistry;
+
+
+
 
 /**
  * Changes the {@link StreamRegistry} the starter builds, after the {@code handoff.*} properties were applied:

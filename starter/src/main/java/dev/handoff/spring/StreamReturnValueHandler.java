@@ -4,7 +4,7 @@ import dev.handoff.core.ByteStream;
 import dev.handoff.core.Handoff;
 import dev.handoff.core.SseStream;
 import dev.handoff.core.StreamHandle;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.StreamRegistry;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;

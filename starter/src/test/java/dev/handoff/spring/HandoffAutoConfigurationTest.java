@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.handoff.core.HandoffFilter;
 import dev.handoff.core.OverflowPolicy;
-import dev.handoff.core.RegistryListener;
-import dev.handoff.core.StreamRegistry;
 import dev.handoff.core.StreamScheduler;
-import dev.handoff.core.StreamingProxy;
+import dev.handoff.proxy.StreamingProxy;
+import dev.handoff.registry.RegistryListener;
+import dev.handoff.registry.StreamRegistry;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -24,16 +24,18 @@ import org.springframework.context.annotation.Configuration;
 class HandoffAutoConfigurationTest {
 
     private final WebApplicationContextRunner web = new WebApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(HandoffAutoConfiguration.class));
+            .withConfiguration(AutoConfigurations.of(HandoffAutoConfiguration.class,
+                    HandoffActuatorAutoConfiguration.class));
 
     @Test
     void aServletApplicationGetsEveryBeanWithDefaults() {
         web.run(context -> {
             assertThat(context).hasSingleBean(StreamScheduler.class).hasSingleBean(StreamRegistry.class)
                     .hasSingleBean(HandoffStreams.class).hasSingleBean(EventDataEncoder.class)
-                    .hasSingleBean(HandoffLifecycle.class).hasSingleBean(dev.handoff.core.StreamingProxy.class)
-                    .hasBean("handoffFilter").hasBean("handoffMeters")
-                    .hasSingleBean(HandoffEndpoint.class).hasBean("handoffHealthIndicator");
+                    .hasSingleBean(HandoffLifecycle.class).hasSingleBean(StreamingProxy.class)
+                    .hasBean("handoffFilter").hasBean("handoffMeters").hasBean("handoffHealthIndicator")
+                    // Boot's convention: an endpoint nobody exposed is not built.
+                    .doesNotHaveBean(HandoffEndpoint.class);
             FilterRegistrationBean<?> filter = context.getBean("handoffFilter", FilterRegistrationBean.class);
             assertThat(filter.isAsyncSupported()).isTrue();
             assertThat(filter.getUrlPatterns()).containsExactly("/*");
@@ -43,6 +45,19 @@ class HandoffAutoConfigurationTest {
             assertThat(handoff.options().scheduler()).isSameAs(context.getBean(StreamScheduler.class));
             assertThat(context.getBean(StreamScheduler.class).tick()).isEqualTo(Duration.ofSeconds(1));
         });
+    }
+
+    @Test
+    void theActuatorEndpointIsBuiltOnlyWhenExposedAndTheHealthIndicatorOnlyWhenEnabled() {
+        web.withPropertyValues("management.endpoints.web.exposure.include=handoff")
+                .run(context -> assertThat(context).hasSingleBean(HandoffEndpoint.class));
+        web.withPropertyValues("management.endpoints.web.exposure.include=handoff",
+                // Upper case: the bare context runner has no lenient enum conversion (an application accepts "none").
+                "management.endpoint.handoff.access=NONE")
+                .run(context -> assertThat(context).doesNotHaveBean(HandoffEndpoint.class));
+        web.withPropertyValues("management.health.handoff.enabled=false")
+                .run(context -> assertThat(context).doesNotHaveBean("handoffHealthIndicator")
+                        .hasSingleBean(StreamRegistry.class));
     }
 
     @Test

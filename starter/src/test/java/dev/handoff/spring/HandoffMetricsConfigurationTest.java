@@ -2,7 +2,7 @@ package dev.handoff.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.StreamRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 

@@ -2,10 +2,10 @@ package dev.handoff.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.handoff.core.StreamRegistry;
 import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.registry.StreamRegistry;
 import dev.handoff.spring.app.StreamingApplication;
 import java.time.Duration;
 import java.util.ArrayList;

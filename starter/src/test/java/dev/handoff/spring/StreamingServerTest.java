@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.handoff.core.CloseReason;
 import dev.handoff.core.SseEvent;
-import dev.handoff.core.StreamRegistry;
 import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.registry.StreamRegistry;
 import dev.handoff.spring.app.StreamingApplication;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
@@ -26,11 +26,11 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.core.env.Environment;
 
 /**

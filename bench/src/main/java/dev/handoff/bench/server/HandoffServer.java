@@ -1,7 +1,7 @@
 package dev.handoff.bench.server;
 
 import dev.handoff.core.SseEvent;
-import dev.handoff.core.StreamRegistry;
+import dev.handoff.registry.StreamRegistry;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
 import org.springframework.boot.SpringBootConfiguration;

@@ -50,12 +50,29 @@ public final class ApiSnapshot {
                 + "-Dhandoff.api.update=true and commit the snapshot", snapshot).isEqualTo(expected);
     }
 
+    /**
+     * Fails if a line of the public API names a type that applications must not use: an {@code internal}
+     * package's, or one of {@code forbidden} (an optional dependency's package, say).
+     */
+    public static void checkNamesNone(Class<?> anchor, String... forbidden) throws Exception {
+        Path location = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+        List<String> leaks = new ArrayList<>();
+        for (String line : describe(location)) {
+            if (line.contains(".internal.") || Arrays.stream(forbidden).anyMatch(line::contains)) {
+                leaks.add(line.strip());
+            }
+        }
+        assertThat(leaks).as("public API lines that name internal types or %s", Arrays.toString(forbidden)).isEmpty();
+    }
+
+    /** Every public type outside {@code internal} packages, with its public and protected members. */
     static List<String> describe(Path classes) throws Exception {
         List<String> names;
         try (Stream<Path> files = Files.walk(classes)) {
             names = files.map(classes::relativize).map(Path::toString).filter(n -> n.endsWith(".class")
                     && !n.endsWith("module-info.class") && !n.startsWith("META-INF"))
-                    .map(n -> n.substring(0, n.length() - ".class".length()).replace('/', '.')).sorted().toList();
+                    .map(n -> n.substring(0, n.length() - ".class".length()).replace('/', '.'))
+                    .filter(n -> !n.contains(".internal.")).sorted().toList();
         }
         List<String> lines = new ArrayList<>();
         for (String name : names) {

@@ -2,11 +2,11 @@ package dev.handoff.spring.app;
 
 import dev.handoff.core.ByteStream;
 import dev.handoff.core.CloseStatus;
-import dev.handoff.core.RegistryListener;
-import dev.handoff.core.ProxyHooks;
 import dev.handoff.core.SseEvent;
-import dev.handoff.core.StreamingProxy;
-import dev.handoff.core.Subscriber;
+import dev.handoff.proxy.ProxyHooks;
+import dev.handoff.proxy.StreamingProxy;
+import dev.handoff.registry.RegistryListener;
+import dev.handoff.registry.Subscriber;
 import dev.handoff.spring.EventStream;
 import dev.handoff.spring.HandoffStreams;
 import jakarta.servlet.http.HttpServletRequest;

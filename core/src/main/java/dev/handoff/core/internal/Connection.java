@@ -1,0 +1,771 @@
+package dev.handoff.core.internal;
+
+import dev.handoff.core.CloseReason;
+import dev.handoff.core.CloseStatus;
+import dev.handoff.core.QueueFullException;
+import dev.handoff.core.StreamClosedException;
+import dev.handoff.core.StreamOptions;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One handed-off response: its outbound queue, its non-blocking writer and its end.
+ *
+ * <p><b>The problem.</b> Producers on any thread write to the stream; the servlet container allows exactly
+ * one thread at a time inside the {@code ServletOutputStream}, and only after {@code isReady()} returned
+ * true. When {@code isReady()} returns false the container calls {@code onWritePossible()} later, on one
+ * of its threads, possibly before the thread that saw {@code false} has even left {@code isReady()}.
+ *
+ * <p><b>The approach.</b> Every write is queued under a short lock. Whoever finds the writer
+ * {@code IDLE} becomes its owner and drains the queue on its own thread, without blocking (non-blocking
+ * writes return at once); whoever finds it busy just leaves the bytes for the owner. The owner writes
+ * while {@code isReady()} is true, flushes once the queue is empty, and goes {@code IDLE}; when
+ * {@code isReady()} is false it hands ownership to the container's next {@code onWritePossible()}. Each
+ * decision is made under the lock and every call out (the container, completions, callbacks) happens
+ * after releasing it.
+ *
+ * <pre>
+ *                 write() finds IDLE: caller becomes owner
+ *        ┌──────────────────────────────────────────────────────┐
+ *        │                                                      ▼
+ *     IDLE ◀───────── queue empty and flushed ──────────── WRITING ◀─┐ isReady() false, but onWritePossible
+ *                                                             │  ▲   │ arrived meanwhile: keep writing
+ *                                   isReady() false           │  │   └──┘
+ *                                                             ▼  │ onWritePossible()
+ *   (start) ────────────────────────────────────────────▶ WAITING
+ *
+ *   any state ──▶ DONE   the stream ended; complete() was called once, by whoever left the writer last
+ * </pre>
+ *
+ * <p>A stream ends exactly once: the first of {@link #close}, {@link #abort}, a failed write, a container
+ * event or a time-out decides the {@link CloseStatus}; the others find it decided and do nothing.
+ * A graceful close first lets the owner drain the queue, then ends with the requested reason.
+ */
+public final class Connection implements Timed {
+
+    private static final Logger log = LoggerFactory.getLogger(Connection.class);
+    private static final AtomicLong IDS = new AtomicLong();
+    /** Queued writes smaller than this are joined into one container write of at most this many bytes. */
+    static final int COALESCE_BYTES = 64 * 1024;
+
+    /** The writer's states; see the diagram in the class description. */
+    enum WriterState {
+        /** Nothing queued and nothing unflushed; the next write makes its caller the owner. */
+        IDLE,
+        /** One thread owns the output stream and drains the queue. */
+        WRITING,
+        /** The container will call onWritePossible (isReady() returned false, or the first call is due). */
+        WAITING,
+        /** The stream ended; nobody touches the output stream again. */
+        DONE
+    }
+
+    // ---- Fixed at construction.
+    private final long id = IDS.incrementAndGet();
+    private final String description;
+    private final StreamOptions options;
+    /** Written when a heartbeat is due; null for no heartbeat. */
+    private final byte[] heartbeatOpen;
+    /** Written one tick later, or before the next write, to finish the heartbeat; null if it is one piece. */
+    private final byte[] heartbeatClose;
+    private final LongSupplier nanoClock;
+    private final long openedNanos;
+    private final long heartbeatNanos;
+    private final long idleTimeoutNanos;
+    private final long writeTimeoutNanos;
+    private final CompletableFuture<CloseStatus> closed = new CompletableFuture<>();
+    /** Set once, before any write can reach the container (see {@link #start}). */
+    private volatile Transport transport;
+
+    // ---- Guarded by lock: touched by producers, the writer, container callbacks and the scheduler.
+    private final Object lock = new Object();
+    private final OutboundQueue queue;
+    private WriterState state = WriterState.WAITING;
+    /** onWritePossible arrived while the owner was between isReady() == false and taking the lock. */
+    private boolean writePossibleSignalled;
+    /** A graceful close was asked for: end with this once the queue is drained. */
+    private CloseStatus closing;
+    /** How the stream ended; null while open. */
+    private CloseStatus status;
+    private long waitingSinceNanos;
+    private long lastWriteNanos;
+    private long lastApplicationWriteNanos;
+    private List<Consumer<CloseStatus>> callbacks = new ArrayList<>(2);
+    /** The end leaves the body unfinished: cut the connection rather than complete the response. */
+    private volatile boolean cut;
+    /** The first part of a heartbeat is queued and its close is not: it must precede any other bytes. */
+    private boolean heartbeatPending;
+    /** A producer that found no room ({@link #offerWithin}): run once the queue is down to {@link #roomAt} bytes. */
+    private Runnable roomWaiter;
+    private long roomAt;
+
+    // ---- Owned by the writer (the thread in WRITING); ownership passes through the lock. Other threads
+    //      read the counters only for the end-of-stream log line.
+    private boolean needsFlush;
+    private long bytesWritten;
+    private long writesDone;
+    /** Where a registry counts the bytes of its streams; set once by the registry, read by the writer. */
+    private volatile LongAdder byteCounter;
+
+    /**
+     * @param heartbeatOpen the heartbeat's bytes, or null for none
+     * @param heartbeatClose where not null, the heartbeat's last bytes, written one tick after the first ones.
+     *        A client that closed its socket makes the first write succeed and the second fail, so it is
+     *        found one tick after a heartbeat instead of one heartbeat interval later.
+     */
+    public Connection(String description, StreamOptions options, byte[] heartbeatOpen, byte[] heartbeatClose,
+            LongSupplier nanoClock) {
+        this.description = description;
+        this.options = options;
+        this.heartbeatOpen = heartbeatOpen;
+        this.heartbeatClose = heartbeatClose;
+        this.nanoClock = nanoClock;
+        this.queue = new OutboundQueue(options.maxQueuedBytes(), options.overflow());
+        this.heartbeatNanos = options.heartbeat().toNanos();
+        this.idleTimeoutNanos = options.idleTimeout().toNanos();
+        this.writeTimeoutNanos = options.writeTimeout().toNanos();
+        this.openedNanos = nanoClock.getAsLong();
+        this.waitingSinceNanos = openedNanos;
+        this.lastWriteNanos = openedNanos;
+        this.lastApplicationWriteNanos = openedNanos;
+    }
+
+    /**
+     * Attaches the transport. Writes queued before this wait for the first {@link #onWritePossible()},
+     * which the container sends once the write listener is set.
+     */
+    public void start(Transport transport) {
+        this.transport = transport;
+        if (needsTimers()) {
+            ApiAccess.api().register(options.scheduler(), this);
+        }
+    }
+
+    private boolean needsTimers() {
+        return (heartbeatOpen != null && heartbeatNanos > 0) || idleTimeoutNanos > 0 || writeTimeoutNanos > 0;
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    // ------------------------------------------------------------------ producers
+
+    /**
+     * Queues a slice of an array that nobody modifies afterwards. Returns a stage completed when the
+     * container took the bytes.
+     *
+     * @throws StreamClosedException if the stream has ended or is closing
+     */
+    CompletionStage<Void> write(byte[] bytes, int offset, int length) {
+        CompletableFuture<Void> completion = new CompletableFuture<>();
+        if (enqueue(new Write(bytes, offset, length, completion), true) == null) {
+            synchronized (lock) {
+                throw closedException();
+            }
+        }
+        return completion;
+    }
+
+    /** What {@link #offerShared} or {@link #offerWithin} did with a frame. */
+    public enum Delivery {
+        /** Queued for the client. */
+        QUEUED,
+        /** Not queued: the queue was full (the stream stays open under FAIL_WRITE, and ends under DISCONNECT). */
+        DROPPED,
+        /** Not queued, nothing else done: no room within the producer's limit; its room callback will run. */
+        FULL,
+        /** Not queued: the stream had ended or was closing. */
+        CLOSED
+    }
+
+    /**
+     * Queues a shared frame only if it fits: the queue is empty, or holds at most {@code limit - frame.length}
+     * bytes. Otherwise nothing is queued, no overflow policy applies, and {@code onRoom} is kept to run once
+     * (outside the lock, on the writer's thread) when the queue is down to {@code limit / 2} bytes; it
+     * replaces an earlier one and never runs if the stream ends first. This is how a producer that knows its
+     * backlog (a registry's catch-up) moves data by demand: as fast as the client takes it, never cut for it.
+     * Deciding and keeping the callback under one lock hold means no wake-up is lost.
+     */
+    public Delivery offerWithin(byte[] frame, long limit, Runnable onRoom) {
+        boolean drain = false;
+        synchronized (lock) {
+            if (status != null || closing != null) {
+                return Delivery.CLOSED;
+            }
+            if (!queue.isEmpty() && queue.bytes() + frame.length > limit) {
+                roomWaiter = onRoom;
+                roomAt = limit / 2;
+                return Delivery.FULL;
+            }
+            finishHeartbeatLocked();
+            queue.push(new Write(frame, 0, frame.length, null));
+            long now = nanoClock.getAsLong();
+            lastWriteNanos = now;
+            lastApplicationWriteNanos = now;
+            if (state == WriterState.IDLE) {
+                state = WriterState.WRITING;
+                drain = true;
+            }
+        }
+        if (drain) {
+            drain();
+        }
+        return Delivery.QUEUED;
+    }
+
+    /**
+     * Queues a whole array shared with other streams (a broadcast frame), without a completion and without
+     * throwing: the fan-out of one event to thousands of streams allocates one small object per stream.
+     */
+    public Delivery offerShared(byte[] frame) {
+        OutboundQueue.Admission admission = enqueue(new Write(frame, 0, frame.length, null), true);
+        if (admission == null) {
+            return Delivery.CLOSED;
+        }
+        return admission == OutboundQueue.Admission.QUEUED ? Delivery.QUEUED : Delivery.DROPPED;
+    }
+
+    /** The most bytes its queue holds (beyond a single larger write into an empty queue). */
+    public int queueBound() {
+        return queue.bound();
+    }
+
+    /** From now on, adds the bytes the container takes to {@code counter} (a registry's total). */
+    public void countBytesInto(LongAdder counter) {
+        this.byteCounter = counter;
+    }
+
+    /**
+     * @param fromApplication false for the first part of a heartbeat, which neither counts against the idle
+     *        time-out nor needs finishing before itself
+     * @return what the queue did with the write, or null if the stream had ended or was closing
+     */
+    private OutboundQueue.Admission enqueue(Write write, boolean fromApplication) {
+        OutboundQueue.Admission admission;
+        List<Write> dropped;
+        Ending ending = null;
+        boolean drain = false;
+        synchronized (lock) {
+            if (status != null || closing != null) {
+                return null;
+            }
+            if (fromApplication) {
+                finishHeartbeatLocked();
+            }
+            admission = queue.offer(write);
+            dropped = queue.takeDropped();
+            if (admission == OutboundQueue.Admission.QUEUED) {
+                long now = nanoClock.getAsLong();
+                lastWriteNanos = now;
+                if (fromApplication) {
+                    lastApplicationWriteNanos = now;
+                } else {
+                    heartbeatPending = heartbeatClose != null;
+                }
+                if (state == WriterState.IDLE) {
+                    state = WriterState.WRITING;
+                    drain = true;
+                }
+            } else if (admission == OutboundQueue.Admission.OVERFLOW) {
+                ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "queue over " + queue.bound()
+                        + " bytes (" + queue.bytes() + " queued, " + write.length() + " more offered)"), null, false,
+                        false);
+            }
+        }
+        if (dropped != null) {
+            QueueFullException dropException = new QueueFullException("stream " + id + ": a queued write was "
+                    + "dropped to make room (queue bound " + queue.bound() + " bytes, policy DROP_OLDEST)");
+            dropped.forEach(w -> w.fail(dropException));
+        }
+        switch (admission) {
+            case REFUSED -> {
+                if (write.hasCompletion()) {
+                    write.fail(new QueueFullException("stream " + id + ": write of " + write.length() + " bytes "
+                            + "refused: queue bound " + queue.bound() + " bytes reached (policy FAIL_WRITE)"));
+                }
+            }
+            case OVERFLOW -> {
+                // The lock was held from the open check to the decision, so this thread decided the end.
+                if (write.hasCompletion()) {
+                    write.fail(closedException(ending.status));
+                }
+                finish(ending);
+            }
+            case QUEUED -> {
+                if (drain) {
+                    drain();
+                }
+            }
+        }
+        return admission;
+    }
+
+    // ------------------------------------------------------------------ the writer
+
+    /** Called by the container when a write is possible again; ownership passes to this thread. */
+    public void onWritePossible() {
+        boolean drain = false;
+        synchronized (lock) {
+            if (state == WriterState.WAITING) {
+                state = WriterState.WRITING;
+                writePossibleSignalled = false;
+                drain = true;
+            } else if (state == WriterState.WRITING) {
+                writePossibleSignalled = true;
+            }
+        }
+        if (drain) {
+            drain();
+        }
+    }
+
+    /** The writer's loop: only the owner (the thread that moved the state to WRITING) runs it. */
+    private void drain() {
+        Transport out = transport;
+        while (true) {
+            boolean ready;
+            try {
+                ready = out.isReady();
+            } catch (RuntimeException e) {
+                failedByWriter(e);
+                return;
+            }
+            Write next = null;
+            List<Write> joined = null;
+            int joinedLength = 0;
+            Ending ending = null;
+            boolean completeNow = false;
+            Runnable room = null;
+            synchronized (lock) {
+                if (status != null) {
+                    // Ended by another thread while we wrote: leaving the writer, we complete the response.
+                    state = WriterState.DONE;
+                    completeNow = true;
+                } else if (!ready) {
+                    if (writePossibleSignalled) {
+                        writePossibleSignalled = false;
+                        continue;
+                    }
+                    state = WriterState.WAITING;
+                    waitingSinceNanos = nanoClock.getAsLong();
+                    return;
+                } else {
+                    next = queue.poll();
+                    if (next != null && next.length() < COALESCE_BYTES && queue.peek() != null) {
+                        // Several small writes queued: one container write for all of them saves a
+                        // write-possible cycle per write.
+                        joinedLength = next.length();
+                        Write peek;
+                        while ((peek = queue.peek()) != null && joinedLength + peek.length() <= COALESCE_BYTES) {
+                            if (joined == null) {
+                                joined = new ArrayList<>(4);
+                                joined.add(next);
+                            }
+                            joined.add(queue.poll());
+                            joinedLength += peek.length();
+                        }
+                    }
+                    if (roomWaiter != null && queue.bytes() <= roomAt) {
+                        room = roomWaiter;
+                        roomWaiter = null;
+                    }
+                    if (next == null && !needsFlush) {
+                        if (closing != null) {
+                            ending = endLocked(closing, null, true, false);
+                        } else {
+                            state = WriterState.IDLE;
+                            writePossibleSignalled = false;
+                            return;
+                        }
+                    }
+                }
+            }
+            if (completeNow) {
+                completeTransport();
+                return;
+            }
+            if (ending != null) {
+                finish(ending);
+                return;
+            }
+            if (room != null) {
+                // Before this write: the producer refills (on its own thread) while the container takes it.
+                runRoomWaiter(room);
+            }
+            try {
+                if (next == null) {
+                    out.flush();
+                    needsFlush = false;
+                } else if (joined == null) {
+                    out.write(next.bytes(), next.offset(), next.length());
+                    written(next.length(), 1);
+                    next.succeed();
+                } else {
+                    byte[] combined = new byte[joinedLength];
+                    int at = 0;
+                    for (Write w : joined) {
+                        System.arraycopy(w.bytes(), w.offset(), combined, at, w.length());
+                        at += w.length();
+                    }
+                    out.write(combined, 0, joinedLength);
+                    written(joinedLength, joined.size());
+                    joined.forEach(Write::succeed);
+                }
+            } catch (IOException | RuntimeException e) {
+                if (joined != null) {
+                    joined.forEach(w -> w.fail(e));
+                } else if (next != null) {
+                    next.fail(e);
+                }
+                failedByWriter(e);
+                return;
+            }
+        }
+    }
+
+    private void runRoomWaiter(Runnable room) {
+        try {
+            room.run();
+        } catch (RuntimeException e) {
+            log.warn("stream {}: room callback {} failed", id, room, e);
+        }
+    }
+
+    /** The writer's books after a container write: bytes, writes, and the registry's byte count. */
+    private void written(int length, int writes) {
+        needsFlush = true;
+        bytesWritten += length;
+        writesDone += writes;
+        LongAdder counter = byteCounter;
+        if (counter != null) {
+            counter.add(length);
+        }
+    }
+
+    private void failedByWriter(Throwable e) {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(statusFor(e), e, true, false);
+            if (ending == null) {
+                state = WriterState.DONE;
+            }
+        }
+        if (ending != null) {
+            finish(ending);
+        } else {
+            completeTransport();
+        }
+    }
+
+    // ------------------------------------------------------------------ ends
+
+    /** Graceful close: the queue drains, then the stream ends with {@code reason}. */
+    void close(CloseReason reason, String detail) {
+        Ending ending = null;
+        boolean drain = false;
+        synchronized (lock) {
+            if (status != null || closing != null) {
+                return;
+            }
+            closing = new CloseStatus(reason, detail);
+            finishHeartbeatLocked();
+            if (state == WriterState.IDLE) {
+                if (queue.isEmpty()) {
+                    // Nothing queued and everything flushed: end now, from this thread.
+                    ending = endLocked(closing, null, true, false);
+                } else {
+                    state = WriterState.WRITING;
+                    drain = true;
+                }
+            }
+            // WRITING: the owner ends it when the queue is empty. WAITING: the next onWritePossible does.
+        }
+        if (ending != null) {
+            finish(ending);
+        } else if (drain) {
+            drain();
+        }
+    }
+
+    /** Under the lock: queues the close of a half-written heartbeat, ahead of anything else. */
+    private void finishHeartbeatLocked() {
+        if (heartbeatPending) {
+            heartbeatPending = false;
+            queue.push(new Write(heartbeatClose, 0, heartbeatClose.length, null));
+        }
+    }
+
+    /** Ends now, discarding queued bytes; the body is unfinished, so the connection is cut where the container can. */
+    public void abort(CloseReason reason, String detail, Throwable cause) {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(new CloseStatus(reason, detail), cause, false, false);
+            if (ending != null && reason != CloseReason.HEAD_REQUEST && reason != CloseReason.COMPLETED) {
+                cut = true;
+            }
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** The container reported an error (AsyncListener or WriteListener onError). */
+    public void onContainerError(Throwable t) {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(statusFor(t), t, false, false);
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** The container completed the response itself (AsyncListener.onComplete without our complete()). */
+    void onContainerComplete() {
+        Ending ending;
+        synchronized (lock) {
+            ending = endLocked(new CloseStatus(CloseReason.CLIENT_GONE, "the container completed the response"), null,
+                    false, true);
+        }
+        if (ending != null) {
+            finish(ending);
+        }
+    }
+
+    /** Checks heartbeat and time-outs; called by the scheduler every tick. */
+    @Override
+    public void tick(long now) {
+        Ending ending = null;
+        boolean heartbeat = false;
+        boolean drain = false;
+        synchronized (lock) {
+            if (status != null) {
+                return;
+            }
+            if (heartbeatPending) {
+                // One tick after a heartbeat started: finish it. A vanished client fails this write.
+                finishHeartbeatLocked();
+                lastWriteNanos = now;
+                if (state == WriterState.IDLE) {
+                    state = WriterState.WRITING;
+                    drain = true;
+                }
+            } else
+            if (writeTimeoutNanos > 0 && state == WriterState.WAITING && now - waitingSinceNanos >= writeTimeoutNanos) {
+                ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "no write progress for "
+                        + millis(now - waitingSinceNanos) + " ms with " + queue.bytes() + " bytes queued"), null, false,
+                        false);
+            } else if (idleTimeoutNanos > 0 && closing == null && now - lastApplicationWriteNanos >= idleTimeoutNanos) {
+                ending = endLocked(new CloseStatus(CloseReason.IDLE_TIMEOUT, "nothing sent for "
+                        + millis(now - lastApplicationWriteNanos) + " ms"), null, false, false);
+            } else if (heartbeatOpen != null && heartbeatNanos > 0 && closing == null && queue.isEmpty()
+                    && now - lastWriteNanos >= heartbeatNanos) {
+                // Only into an empty queue: bytes waiting for the client already keep the stream from being
+                // silent, the write time-out watches their progress, and a heartbeat must never be what
+                // overflows a full queue.
+                heartbeat = true;
+            }
+        }
+        if (drain) {
+            drain();
+        } else if (ending != null) {
+            finish(ending);
+        } else if (heartbeat) {
+            // Null if it ended between the check and the write: nothing to do then.
+            enqueue(new Write(heartbeatOpen, 0, heartbeatOpen.length, null), false);
+        }
+    }
+
+    /** What to do, after releasing the lock, to end the stream: decided once by {@link #endLocked}. */
+    private static final class Ending {
+        final CloseStatus status;
+        final Throwable cause;
+        final List<Write> discarded;
+        final List<Consumer<CloseStatus>> callbacks;
+        final boolean completeTransport;
+
+        Ending(CloseStatus status, Throwable cause, List<Write> discarded, List<Consumer<CloseStatus>> callbacks,
+                boolean completeTransport) {
+            this.status = status;
+            this.cause = cause;
+            this.discarded = discarded;
+            this.callbacks = callbacks;
+            this.completeTransport = completeTransport;
+        }
+    }
+
+    /**
+     * Decides the end, under the lock. Returns null if it was already decided. The response is completed
+     * by the caller unless another thread is inside the output stream, which then completes it on leaving,
+     * or the container already completed it.
+     */
+    private Ending endLocked(CloseStatus end, Throwable cause, boolean callerIsWriter, boolean transportComplete) {
+        if (status != null) {
+            return null;
+        }
+        status = end;
+        roomWaiter = null;
+        cut = end.reason() == CloseReason.SLOW_CONSUMER || end.reason() == CloseReason.ERROR;
+        List<Write> discarded = new ArrayList<>(queue.size());
+        queue.drainTo(discarded);
+        boolean complete;
+        if (state == WriterState.WRITING && !callerIsWriter) {
+            complete = false;
+        } else {
+            complete = state != WriterState.DONE && !transportComplete;
+            state = WriterState.DONE;
+        }
+        List<Consumer<CloseStatus>> toRun = callbacks;
+        callbacks = null;
+        return new Ending(end, cause, discarded, toRun, complete);
+    }
+
+    /** Carries out an {@link Ending}, outside the lock. */
+    private void finish(Ending ending) {
+        if (!ending.discarded.isEmpty()) {
+            StreamClosedException e = closedException(ending.status);
+            ending.discarded.forEach(w -> w.fail(e));
+        }
+        if (ending.completeTransport) {
+            completeTransport();
+        }
+        if (needsTimers()) {
+            ApiAccess.api().unregister(options.scheduler(), this);
+        }
+        logEnd(ending);
+        // Callbacks first: whoever waits on whenClosed() finds their bookkeeping (a registry's counts) done.
+        for (Consumer<CloseStatus> callback : ending.callbacks) {
+            runCallback(callback, ending.status);
+        }
+        closed.complete(ending.status);
+    }
+
+    private void completeTransport() {
+        Transport t = transport;
+        if (t == null) {
+            return;
+        }
+        try {
+            if (cut) {
+                t.abort();
+            } else {
+                t.complete();
+            }
+        } catch (RuntimeException e) {
+            log.debug("stream {}: ending the response failed: {}", id, e.toString());
+        }
+    }
+
+    private void runCallback(Consumer<CloseStatus> callback, CloseStatus s) {
+        try {
+            callback.accept(s);
+        } catch (RuntimeException e) {
+            log.warn("stream {}: close callback {} failed", id, callback, e);
+        }
+    }
+
+    private void logEnd(Ending ending) {
+        CloseStatus s = ending.status;
+        long ms = millis(nanoClock.getAsLong() - openedNanos);
+        String format = "stream {} {} ended: {} after {} ms, {} bytes in {} writes";
+        Object[] args = {id, description, s, ms, bytesWritten, writesDone};
+        switch (s.reason()) {
+            case ERROR -> {
+                if (ending.cause != null) {
+                    Object[] withCause = Arrays.copyOf(args, args.length + 1);
+                    withCause[args.length] = ending.cause;
+                    log.warn(format, withCause);
+                } else {
+                    log.warn(format, args);
+                }
+            }
+            case SLOW_CONSUMER -> log.info(format, args);
+            default -> log.debug(format, args);
+        }
+    }
+
+    private static CloseStatus statusFor(Throwable t) {
+        if (t instanceof IOException || t.getCause() instanceof IOException) {
+            String message = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+            return new CloseStatus(CloseReason.CLIENT_GONE, message);
+        }
+        return new CloseStatus(CloseReason.ERROR, String.valueOf(t));
+    }
+
+    // ------------------------------------------------------------------ observers
+
+    void onClose(Consumer<CloseStatus> callback) {
+        CloseStatus ended;
+        synchronized (lock) {
+            if (callbacks != null) {
+                callbacks.add(callback);
+                return;
+            }
+            ended = status;
+        }
+        runCallback(callback, ended);
+    }
+
+    public boolean isOpen() {
+        synchronized (lock) {
+            return status == null && closing == null;
+        }
+    }
+
+    public Optional<CloseStatus> closeStatus() {
+        synchronized (lock) {
+            return Optional.ofNullable(status);
+        }
+    }
+
+    CompletionStage<CloseStatus> whenClosed() {
+        return closed.minimalCompletionStage();
+    }
+
+    public long queuedBytes() {
+        synchronized (lock) {
+            return queue.bytes();
+        }
+    }
+
+    WriterState writerState() {
+        synchronized (lock) {
+            return state;
+        }
+    }
+
+    /** Under the lock: a closing stream (its last bytes still draining) counts as closed for writers. */
+    private StreamClosedException closedException() {
+        return closedException(status != null ? status : closing);
+    }
+
+    private StreamClosedException closedException(CloseStatus s) {
+        return new StreamClosedException("stream " + id + " already closed: " + s, s);
+    }
+
+    private static long millis(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    @Override
+    public String toString() {
+        synchronized (lock) {
+            return "Connection[" + id + " " + description + " " + state + ", queued " + queue.bytes() + "/"
+                    + queue.bound() + " B in " + queue.size() + ", " + (status != null ? "ended " + status
+                    : closing != null ? "closing " + closing : "open") + "]";
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.handoff.core.internal;
+
+import dev.handoff.core.ByteStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletionStage;
+
+public final class DefaultByteStream extends ConnectionHandle implements ByteStream {
+
+    public DefaultByteStream(Connection connection) {
+        super(connection);
+    }
+
+    @Override
+    public CompletionStage<Void> write(byte[] bytes) {
+        byte[] copy = bytes.clone();
+        return connection.write(copy, 0, copy.length);
+    }
+
+    @Override
+    public CompletionStage<Void> write(ByteBuffer buffer) {
+        byte[] copy = new byte[buffer.remaining()];
+        buffer.get(copy);
+        return connection.write(copy, 0, copy.length);
+    }
+
+    /** Queues an array the caller hands over and never touches again: no copy. */
+    public CompletionStage<Void> writeOwned(byte[] bytes, int length) {
+        return connection.write(bytes, 0, length);
+    }
+
+    @Override
+    public CompletionStage<Void> write(CharSequence text) {
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        return connection.write(bytes, 0, bytes.length);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.handoff.core.internal;
+
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import java.io.IOException;
+
+/**
+ * Binds a {@link Connection} to a container: its output stream in non-blocking mode and the container's
+ * write events, which it forwards to the connection (errors become close reasons there). The async
+ * events reach the connection through the request's {@link Exchange}.
+ */
+public final class ServletTransport implements Transport, WriteListener {
+
+    private final Exchange exchange;
+    private final ServletOutputStream out;
+    private final Connection connection;
+
+    public ServletTransport(Exchange exchange, ServletOutputStream out, Connection connection) {
+        this.exchange = exchange;
+        this.out = out;
+        this.connection = connection;
+    }
+
+    // ---- Transport: called by the connection's writer.
+
+    @Override
+    public boolean isReady() {
+        return out.isReady();
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int length) throws IOException {
+        out.write(bytes, offset, length);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        out.flush();
+    }
+
+    @Override
+    public void complete() {
+        exchange.complete();
+    }
+
+    @Override
+    public void abort() {
+        exchange.abort();
+    }
+
+    // ---- WriteListener: container threads.
+
+    @Override
+    public void onWritePossible() {
+        connection.onWritePossible();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        connection.onContainerError(t);
+    }
+}

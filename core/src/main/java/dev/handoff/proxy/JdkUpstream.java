@@ -1,0 +1,87 @@
+package dev.handoff.proxy;
+
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+
+/** {@link StreamingProxy} on the JDK's {@link HttpClient}: the default, with nothing to add to the class path. */
+final class JdkUpstream implements Upstream {
+
+    /** Headers the JDK client sets itself and refuses from applications. */
+    private static final Set<String> CLIENT_SETS = Set.of("host", "content-length", "expect", "connection", "upgrade");
+
+    /** The client, or where the proxy makes its own, what builds it on the first exchange (it starts a thread). */
+    private final java.util.function.Supplier<HttpClient> clientSource;
+    private volatile HttpClient client;
+    private final Duration responseTimeout;
+
+    JdkUpstream(HttpClient client, Duration responseTimeout) {
+        this.client = client;
+        this.clientSource = () -> client;
+        this.responseTimeout = responseTimeout;
+    }
+
+    /** A client of the proxy's own, built by the first exchange, so that a proxy never used holds no thread. */
+    JdkUpstream(java.util.function.Supplier<HttpClient> clientSource, Duration responseTimeout) {
+        this.clientSource = clientSource;
+        this.responseTimeout = responseTimeout;
+    }
+
+    private HttpClient client() {
+        HttpClient c = client;
+        if (c == null) {
+            synchronized (this) {
+                c = client;
+                if (c == null) {
+                    c = clientSource.get();
+                    client = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    @Override
+    public void send(Request request, StreamingProxy.ProxyExchange exchange) {
+        HttpRequest.BodyPublisher body = request.body() == null ? HttpRequest.BodyPublishers.noBody()
+                : request.contentLength() >= 0 ? HttpRequest.BodyPublishers.fromPublisher(request.body(),
+                        request.contentLength())
+                : HttpRequest.BodyPublishers.fromPublisher(request.body());
+        HttpRequest.Builder builder = HttpRequest.newBuilder(request.uri()).timeout(responseTimeout)
+                .method(request.method(), body);
+        request.headers().forEach((name, value) -> {
+            if (!CLIENT_SETS.contains(name.toLowerCase(Locale.ROOT))) {
+                builder.header(name, value);
+            }
+        });
+        client().sendAsync(builder.build(), info -> {
+            ProxyHeaders headers = new ProxyHeaders();
+            info.headers().map().forEach((name, values) -> {
+                if (!name.startsWith(":")) {
+                    values.forEach(v -> headers.add(name, v));
+                }
+            });
+            return HttpResponse.BodySubscribers.fromSubscriber(exchange.onResponseStart(info.statusCode(), headers),
+                    s -> null);
+        }).whenComplete((response, failure) -> {
+            if (failure != null) {
+                exchange.failed(failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure);
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "the JDK HttpClient";
+    }
+
+    @Override
+    public void close() {
+        // The JDK client has no close on Java 17; its threads end when it is collected.
+    }
+}

@@ -1,0 +1,303 @@
+package dev.handoff.registry;
+
+import dev.handoff.core.QueueFullException;
+import dev.handoff.core.internal.Connection;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers a registry's events to its streams on the scheduler's pool, so that {@code publish} returns at
+ * once and one topic's ten thousand subscribers are served by every pool thread, not by one.
+ *
+ * <p><b>Stripes.</b> Each stream belongs to one stripe (by its id), and each topic keeps its subscriptions
+ * per stripe. A stripe has a FIFO mailbox and at most one task on the pool at a time; the registry
+ * appends to the mailboxes under its lock, in the order it numbers events. So every stream receives its
+ * events in publish order, whatever the topic. Different stripes run in parallel. A stream that catches up
+ * (see {@link CatchUp}) skips broadcasts and reads the rings through its own entries in the same mailbox,
+ * one page at a time, as its queue drains.
+ *
+ * <p><b>Runs.</b> Events of one topic that wait in a mailbox back to back (a burst of publishes, or a
+ * backlog behind a slow delivery) go to each stream as one write of their joined frames, built once per
+ * stripe: the per-event cost of a container write, a flush and a socket write is paid once per run.
+ *
+ * <p>A stripe's task delivers a bounded batch of entries and then hands the thread back to the pool (it
+ * re-queues itself), so heartbeat sweeps and other stripes are not starved by a long backlog. The
+ * mailboxes are bounded: {@code publish} fails fast when one holds {@code maxPending} entries.
+ */
+final class FanOut {
+
+    private static final Logger log = LoggerFactory.getLogger(FanOut.class);
+    /** Entries a stripe delivers before giving its thread back to the pool. */
+    private static final int BATCH = 32;
+    /**
+     * The most bytes of consecutive events joined into one write per stream: about one socket buffer of the
+     * container (Tomcat's is 8 KiB). A larger write is rarely taken at once: the writer then waits for the
+     * container's write-possible callback, which under load comes late, while the stripe keeps filling the
+     * stream's queue. Runs of small events join many; events of 4 KiB or more go one per visit.
+     */
+    private static final int COALESCE_BYTES = 8 * 1024;
+
+    /** Work for one stripe: an event for the stripe's subscribers of a topic, or a page of one stream's catch-up. */
+    interface Entry {
+        void deliver(int stripe, FanOut fanOut);
+    }
+
+    private final Stripe[] stripes;
+    private final Executor executor;
+    private final int maxPending;
+    final LongAdder delivered = new LongAdder();
+    final LongAdder dropped = new LongAdder();
+
+    FanOut(int stripeCount, Executor executor, int maxPending) {
+        this.executor = executor;
+        this.maxPending = maxPending;
+        this.stripes = new Stripe[stripeCount];
+        for (int i = 0; i < stripeCount; i++) {
+            stripes[i] = new Stripe(i);
+        }
+    }
+
+    int stripes() {
+        return stripes.length;
+    }
+
+    int stripeOf(long streamId) {
+        return (int) (streamId % stripes.length);
+    }
+
+    /** Under the registry's lock: fails if a mailbox that this topic's event would enter is full. */
+    void checkRoom(Topic topic) {
+        for (int i = 0; i < stripes.length; i++) {
+            if (!topic.stripes[i].isEmpty() && stripes[i].pending() >= maxPending) {
+                throw new QueueFullException("cannot publish to '" + topic.name + "': the fan-out backlog holds "
+                        + maxPending + " events (publishing faster than the pool delivers)");
+            }
+        }
+    }
+
+    /**
+     * Under the registry's lock: queues a numbered event for every stripe where the topic has subscribers.
+     * {@code retained}: the topic's ring keeps it, so a stream without room for it can read it from there.
+     */
+    void broadcast(Topic topic, long seq, byte[] frame, boolean retained, List<Stripe> toStart) {
+        Entry entry = null;
+        for (int i = 0; i < stripes.length; i++) {
+            if (!topic.stripes[i].isEmpty()) {
+                if (entry == null) {
+                    entry = new Broadcast(topic, seq, frame, retained);
+                }
+                stripes[i].add(entry, toStart);
+            }
+        }
+    }
+
+    /** Under the registry's lock: queues work for one stripe. */
+    void enqueue(int stripe, Entry entry, List<Stripe> toStart) {
+        stripes[stripe].add(entry, toStart);
+    }
+
+    /** After releasing the registry's lock: starts the stripes that {@link #broadcast} or {@link #enqueue} woke. */
+    void start(List<Stripe> toStart) {
+        for (Stripe s : toStart) {
+            s.submit();
+        }
+    }
+
+    long pending() {
+        long n = 0;
+        for (Stripe s : stripes) {
+            n += s.pending();
+        }
+        return n;
+    }
+
+    /** Counts one delivery that was decided (queued, or dropped); a FULL one is not decided yet and is not counted here. */
+    void counted(Connection.Delivery delivery) {
+        if (delivery == Connection.Delivery.QUEUED) {
+            delivered.increment();
+        } else {
+            dropped.increment();
+        }
+    }
+
+    /** Under the registry's lock: ends a subscription after the events already queued for it, which it still gets. */
+    void unsubscribe(Topic.Subscription sub, long lastSeq, int stripe, List<Stripe> toStart) {
+        sub.leftAfter = lastSeq;
+        stripes[stripe].add((s, fanOut) -> sub.topic.stripes[s].remove(sub), toStart);
+    }
+
+    private static final class Broadcast implements Entry {
+        final Topic topic;
+        final long seq;
+        final byte[] frame;
+        final boolean retained;
+
+        Broadcast(Topic topic, long seq, byte[] frame, boolean retained) {
+            this.topic = topic;
+            this.seq = seq;
+            this.frame = frame;
+            this.retained = retained;
+        }
+
+        /** Whether {@code next} can join a run that this entry starts, {@code runBytes} long so far. */
+        boolean extendsRun(Entry next, int runBytes) {
+            return next instanceof Broadcast b && b.topic == topic && b.retained == retained
+                    && runBytes + b.frame.length <= COALESCE_BYTES;
+        }
+
+        @Override
+        public void deliver(int stripe, FanOut fanOut) {
+            deliverRun(List.of(this), stripe, fanOut);
+        }
+    }
+
+    /**
+     * Delivers consecutive events of one topic to the stripe's subscribers. A subscriber that gets all of them
+     * (nearly every one: only a stream that joined or left inside the run does not) gets them as one write,
+     * built once for the stripe: one container write and one flush per stream instead of one per event. A
+     * stream whose queue bound is under four times the run's length gets the events one by one instead. A
+     * stream that is catching up is skipped: it reads these events from the ring at its own pace; and a
+     * stream without room for an event the ring keeps starts doing so ({@link Member#deliverLive}).
+     */
+    private static void deliverRun(List<Broadcast> run, int stripe, FanOut fanOut) {
+        Broadcast first = run.get(0);
+        Broadcast last = run.get(run.size() - 1);
+        byte[] joined = run.size() == 1 ? first.frame : concat(run);
+        long queued = 0;
+        long missed = 0;
+        for (Topic.Subscription sub : first.topic.stripes[stripe]) {
+            Member member = sub.member;
+            if (member.catchingUp) {
+                continue;
+            }
+            if (sub.covers(first.seq) && sub.covers(last.seq) && joined.length <= member.maxJoinedBytes) {
+                Connection.Delivery d = member.deliverLive(joined, first.seq, first.retained);
+                if (d == Connection.Delivery.QUEUED) {
+                    queued += run.size();
+                } else if (d != Connection.Delivery.FULL) {
+                    missed += run.size();
+                }
+                continue;
+            }
+            for (Broadcast b : run) {
+                if (sub.covers(b.seq) && !member.catchingUp) {
+                    Connection.Delivery d = member.deliverLive(b.frame, b.seq, b.retained);
+                    if (d == Connection.Delivery.QUEUED) {
+                        queued++;
+                    } else if (d != Connection.Delivery.FULL) {
+                        missed++;
+                    }
+                }
+            }
+        }
+        fanOut.delivered.add(queued);
+        fanOut.dropped.add(missed);
+    }
+
+    private static byte[] concat(List<Broadcast> run) {
+        int length = 0;
+        for (Broadcast b : run) {
+            length += b.frame.length;
+        }
+        byte[] joined = new byte[length];
+        int at = 0;
+        for (Broadcast b : run) {
+            System.arraycopy(b.frame, 0, joined, at, b.frame.length);
+            at += b.frame.length;
+        }
+        return joined;
+    }
+
+    /** One stripe's mailbox and its task; the task runs on one pool thread at a time. */
+    final class Stripe implements Runnable {
+        private final int index;
+        private final ArrayDeque<Entry> mailbox = new ArrayDeque<>();
+        /** The task is on the pool or running; whoever sets it submits the task. */
+        private boolean scheduled;
+
+        Stripe(int index) {
+            this.index = index;
+        }
+
+        synchronized void add(Entry entry, List<Stripe> toStart) {
+            mailbox.addLast(entry);
+            if (!scheduled) {
+                scheduled = true;
+                toStart.add(this);
+            }
+        }
+
+        synchronized int pending() {
+            return mailbox.size();
+        }
+
+        void submit() {
+            try {
+                executor.execute(this);
+            } catch (RejectedExecutionException e) {
+                int lost;
+                synchronized (this) {
+                    lost = mailbox.size();
+                    mailbox.clear();
+                    scheduled = false;
+                }
+                log.warn("fan-out stripe {}: the scheduler's pool refused work ({}); {} queued deliveries dropped",
+                        index, e.getMessage(), lost);
+            }
+        }
+
+        @Override
+        public void run() {
+            int n = 0;
+            while (n < BATCH) {
+                Entry entry;
+                List<Broadcast> run = null;
+                synchronized (this) {
+                    entry = mailbox.pollFirst();
+                    if (entry == null) {
+                        scheduled = false;
+                        return;
+                    }
+                    if (entry instanceof Broadcast first && first.extendsRun(mailbox.peekFirst(), first.frame.length)) {
+                        // Events published back to back: one write per stream for all of them.
+                        run = new ArrayList<>();
+                        run.add(first);
+                        int bytes = first.frame.length;
+                        while (n + run.size() < BATCH && first.extendsRun(mailbox.peekFirst(), bytes)) {
+                            Broadcast next = (Broadcast) mailbox.pollFirst();
+                            run.add(next);
+                            bytes += next.frame.length;
+                        }
+                    }
+                }
+                n += run == null ? 1 : run.size();
+                try {
+                    if (run == null) {
+                        entry.deliver(index, FanOut.this);
+                    } else {
+                        deliverRun(run, index, FanOut.this);
+                    }
+                } catch (RuntimeException e) {
+                    log.warn("fan-out stripe {}: delivery failed", index, e);
+                }
+            }
+            // More may be waiting: queue behind whatever else the pool has to do.
+            submit();
+        }
+
+        @Override
+        public synchronized String toString() {
+            return "Stripe[" + index + ", " + mailbox.size() + " pending" + (scheduled ? ", scheduled" : "") + "]";
+        }
+    }
+
+    static List<Stripe> newStartList() {
+        return new ArrayList<>(2);
+    }
+}
