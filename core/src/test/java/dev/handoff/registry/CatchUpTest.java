@@ -6,9 +6,7 @@ import dev.handoff.core.CloseReason;
 import dev.handoff.core.CloseStatus;
 import dev.handoff.core.StreamOptions;
 import dev.handoff.core.internal.Connection;
-import dev.handoff.core.internal.DefaultSseStream;
 import dev.handoff.core.internal.TestTransport;
-import jakarta.servlet.http.HttpServletRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -45,25 +43,7 @@ class CatchUpTest {
     CatchUpTest() {
         connection.start(transport);
         connection.onWritePossible(); // The container's first call: the writer is idle from here.
-        CatchUp.Log log = new CatchUp.Log() {
-            @Override
-            public Object lock() {
-                return lock;
-            }
-
-            @Override
-            public long lastSeqLocked() {
-                return seq;
-            }
-
-            @Override
-            public String idOf(long n) {
-                return "e-" + n;
-            }
-        };
-        HttpServletRequest request = (HttpServletRequest) java.lang.reflect.Proxy.newProxyInstance(
-                getClass().getClassLoader(), new Class<?>[] {HttpServletRequest.class}, (p, m, a) -> null);
-        member = new Member(new DefaultSseStream(connection, null), "client", request, 0, log, fanOut);
+        member = RegistryParts.member(connection, fanOut, lock, () -> seq);
     }
 
     /** Publishes an event of about 100 bytes, as the registry does: numbered, retained, broadcast. */

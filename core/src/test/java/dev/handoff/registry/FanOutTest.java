@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.handoff.core.StreamOptions;
 import dev.handoff.core.internal.Connection;
-import dev.handoff.core.internal.DefaultSseStream;
 import dev.handoff.core.internal.TestTransport;
-import jakarta.servlet.http.HttpServletRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -38,25 +36,7 @@ class FanOutTest {
         Stream(long joinedAfter) {
             connection.start(transport);
             connection.onWritePossible();
-            CatchUp.Log log = new CatchUp.Log() {
-                @Override
-                public Object lock() {
-                    return lock;
-                }
-
-                @Override
-                public long lastSeqLocked() {
-                    return seq;
-                }
-
-                @Override
-                public String idOf(long n) {
-                    return "e-" + n;
-                }
-            };
-            HttpServletRequest request = (HttpServletRequest) java.lang.reflect.Proxy.newProxyInstance(
-                    getClass().getClassLoader(), new Class<?>[] {HttpServletRequest.class}, (p, m, a) -> null);
-            member = new Member(new DefaultSseStream(connection, null), "client", request, 0, log, fanOut);
+            member = RegistryParts.member(connection, fanOut, lock, () -> seq);
             subscription = new Topic.Subscription(member, topic, joinedAfter);
             synchronized (lock) {
                 member.subscriptions.put(topic.name, subscription);
