@@ -327,9 +327,10 @@ public final class Handoff {
 
     /**
      * Partial-mode SSE for a registry: {@code beforeCommit} runs once the stream exists and before its
-     * headers are committed, so that the client sees the response start only once it is subscribed.
+     * headers are committed, so that the client sees the response start only once it is subscribed. Reached
+     * through {@link ApiAccess.Api#openSse}.
      */
-    DefaultSseStream sse(Consumer<DefaultSseStream> beforeCommit) { // Through ApiAccess.
+    DefaultSseStream sse(Consumer<DefaultSseStream> beforeCommit) {
         return openSse(null, beforeCommit);
     }
 

@@ -1,6 +1,5 @@
 package dev.handoff.registry;
 
-
 /** Why a {@link StreamRegistry} refused to open a stream or add a subscription, with the HTTP status it answers. */
 public enum Refusal {
     /** A topic name breaks the naming rule (400). */

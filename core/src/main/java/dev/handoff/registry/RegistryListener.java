@@ -2,11 +2,6 @@ package dev.handoff.registry;
 
 import dev.handoff.core.CloseStatus;
 
-
-
-
-
-
 /**
  * Hears what happens to a {@link StreamRegistry}'s streams, for audit, metrics or application state. Every
  * method has a no-op default. Calls are made outside the registry's locks, on the thread that caused them

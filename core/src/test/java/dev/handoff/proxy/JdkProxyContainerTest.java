@@ -1,6 +1,5 @@
 package dev.handoff.proxy;
 
-
 /** The proxy on the JDK's {@code HttpClient}, its default. */
 class JdkProxyContainerTest extends ProxyContainerTest {
 

@@ -1,6 +1,5 @@
 package dev.handoff.proxy;
 
-
 /** The proxy on Jetty's {@code HttpClient} ({@code jettyClient()}). */
 class JettyProxyContainerTest extends ProxyContainerTest {
 

@@ -43,7 +43,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The stream registry on a real container: fan-out to thousands of subscribers, slow subscribers, replay
- * across reconnects, limits, shutdown, and encoding once. Prints the figures it measures.
+ * across reconnects, limits and shutdown (that a broadcast shares one frame is FanOutTest's). Prints the
+ * figures it measures.
  */
 @ExtendWith(LogWatch.class)
 class RegistryContainerTest {

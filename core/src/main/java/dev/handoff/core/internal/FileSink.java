@@ -15,7 +15,7 @@ import java.util.concurrent.Flow;
  * Writes a request body to a file with asynchronous file I/O, asking for the next buffer only when the last
  * one is on disk: the body is read exactly as fast as the disk takes it, and no thread waits on either.
  */
-public final class FileSink implements Flow.Subscriber<ByteBuffer>, CompletionHandler<Integer, ByteBuffer> {
+final class FileSink implements Flow.Subscriber<ByteBuffer>, CompletionHandler<Integer, ByteBuffer> {
 
     private final Path file;
     private final CompletableFuture<Long> result = new CompletableFuture<>();

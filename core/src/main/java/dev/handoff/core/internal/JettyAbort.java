@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * (an HTTP/2 stream is reset by {@code sendError(-1)} alone). Jetty's core is not a dependency of Handoff's,
  * so its objects are reached by reflection, once per class; any failure means "not here".
  */
-public final class JettyAbort {
+final class JettyAbort {
 
     private static final Logger log = LoggerFactory.getLogger(JettyAbort.class);
     private static final String API_REQUEST = "org.eclipse.jetty.ee10.servlet.ServletApiRequest";

@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  * may not grow past its limit. LF ends a line (a CR before it is dropped); splitting on the LF byte is safe
  * in UTF-8, where that byte occurs in no other character.
  */
-public final class LineSplitter implements Flow.Subscriber<ByteBuffer> {
+final class LineSplitter implements Flow.Subscriber<ByteBuffer> {
 
     private final int maxLineBytes;
     private final Consumer<String> onLine;

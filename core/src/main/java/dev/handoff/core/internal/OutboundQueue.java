@@ -12,7 +12,7 @@ import java.util.List;
  * {@link OverflowPolicy}; an empty queue admits any single write, so the memory held for a stream is at
  * most {@code max(bound, largest single write)}.
  */
-public final class OutboundQueue {
+final class OutboundQueue {
 
     /** What {@link #offer} did with a write. */
     enum Admission {

@@ -2,10 +2,6 @@ package dev.handoff.core.internal;
 
 import dev.handoff.core.StreamScheduler;
 
-
-
-
-
 /** Something whose timers {@link StreamScheduler} checks every tick: a stream, or a request body being read. */
 public interface Timed {
 

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * by reflection, once per class, and any failure means "cannot cut here": the caller then completes the
  * response as before.
  */
-public final class TomcatAbort {
+final class TomcatAbort {
 
     private static final Logger log = LoggerFactory.getLogger(TomcatAbort.class);
     private static final String FACADE = "org.apache.catalina.connector.ResponseFacade";

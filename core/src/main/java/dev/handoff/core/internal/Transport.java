@@ -12,7 +12,7 @@ import java.io.IOException;
  * returned true, and that {@link #complete()} is never called during a write. {@code complete()} may be
  * called after the container completed the response on its own; implementations ignore that.
  */
-public interface Transport {
+interface Transport {
 
     boolean isReady();
 

@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
  * One queued write: a slice of an immutable array (an encoded SSE frame may be shared by many streams)
  * and, where the producer asked for one, the completion to signal when the container took the bytes.
  */
-public final class Write {
+final class Write {
 
     private final byte[] bytes;
     private final int offset;

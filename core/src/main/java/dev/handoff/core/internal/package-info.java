@@ -5,14 +5,14 @@
  *
  * <ul>
  *   <li>The connection: {@link dev.handoff.core.internal.Connection} (a byte-bounded
- *       {@link dev.handoff.core.internal.OutboundQueue} of {@link dev.handoff.core.internal.Write}s and its
- *       writer), the container's output behind {@link dev.handoff.core.internal.Transport}
+ *       {@code OutboundQueue} of {@code Write}s and its
+ *       writer), the container's output behind {@code Transport}
  *       ({@link dev.handoff.core.internal.ServletTransport}), the async exchange
- *       ({@link dev.handoff.core.internal.Exchange}, cut by {@link dev.handoff.core.internal.TomcatAbort} and
- *       {@link dev.handoff.core.internal.JettyAbort}), the handles over it
+ *       ({@link dev.handoff.core.internal.Exchange}, cut by {@code TomcatAbort} and
+ *       {@code JettyAbort}), the handles over it
  *       ({@link dev.handoff.core.internal.DefaultSseStream}, {@link dev.handoff.core.internal.DefaultByteStream}).</li>
- *   <li>Request bodies: {@link dev.handoff.core.internal.BodyReader}, {@link dev.handoff.core.internal.FileSink},
- *       {@link dev.handoff.core.internal.LineSplitter}.</li>
+ *   <li>Request bodies: {@link dev.handoff.core.internal.BodyReader}, {@code FileSink},
+ *       {@code LineSplitter}.</li>
  *   <li>The one loop that owns a piece of work at a time: {@link dev.handoff.core.internal.OwnerLoop}.</li>
  *   <li>One home per rule: {@link dev.handoff.core.internal.NoBody} (bodiless statuses),
  *       {@link dev.handoff.core.internal.HeaderRules} (header names and values),
