@@ -2,6 +2,7 @@ package dev.handoff.registry;
 
 import dev.handoff.core.QueueFullException;
 import dev.handoff.core.internal.Connection;
+import dev.handoff.core.internal.OwnerLoop;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,25 +25,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Runs.</b> Events of one topic that wait in a mailbox back to back (a burst of publishes, or a
  * backlog behind a slow delivery) go to each stream as one write of their joined frames, built once per
- * stripe: the per-event cost of a container write, a flush and a socket write is paid once per run.
+ * stripe, up to {@link Connection#JOIN_BYTES}: the per-event cost of a container write, a flush and a socket
+ * write is paid once per run.
  *
- * <p>A stripe's task delivers a bounded batch of entries and then hands the thread back to the pool (it
- * re-queues itself), so heartbeat sweeps and other stripes are not starved by a long backlog. The
- * mailboxes are bounded: {@code publish} fails fast when one holds {@code maxPending} entries.
+ * <p>A stripe's owner ({@link OwnerLoop} on the pool) delivers a bounded batch of entries and then hands the
+ * thread back to the pool (it yields and is queued again), so heartbeat sweeps and other stripes are not
+ * starved by a long backlog. The mailboxes are bounded: {@code publish} fails fast when one holds
+ * {@code maxPending} entries.
  */
 final class FanOut {
 
     private static final Logger log = LoggerFactory.getLogger(FanOut.class);
     /** Entries a stripe delivers before giving its thread back to the pool. */
     private static final int BATCH = 32;
-    /**
-     * The most bytes of consecutive events joined into one write per stream: about one socket buffer of the
-     * container (Tomcat's is 8 KiB). A larger write is rarely taken at once: the writer then waits for the
-     * container's write-possible callback, which under load comes late, while the stripe keeps filling the
-     * stream's queue. Runs of small events join many; events of 4 KiB or more go one per visit.
-     */
-    private static final int COALESCE_BYTES = 8 * 1024;
-
     /** Work for one stripe: an event for the stripe's subscribers of a topic, or a page of one stream's catch-up. */
     interface Entry {
         void deliver(int stripe, FanOut fanOut);
@@ -148,7 +143,7 @@ final class FanOut {
         /** Whether {@code next} can join a run that this entry starts, {@code runBytes} long so far. */
         boolean extendsRun(Entry next, int runBytes) {
             return next instanceof Broadcast b && b.topic == topic && b.retained == retained
-                    && runBytes + b.frame.length <= COALESCE_BYTES;
+                    && runBytes + b.frame.length <= Connection.JOIN_BYTES;
         }
 
         @Override
@@ -214,21 +209,26 @@ final class FanOut {
         return joined;
     }
 
-    /** One stripe's mailbox and its task; the task runs on one pool thread at a time. */
-    final class Stripe implements Runnable {
+    /**
+     * One stripe's mailbox and its owner: an {@link OwnerLoop} on the pool, so one pool thread at a time
+     * delivers the stripe's entries, and a batch of {@link #BATCH} gives the thread back before the next.
+     */
+    final class Stripe implements OwnerLoop.Work {
         private final int index;
         private final ArrayDeque<Entry> mailbox = new ArrayDeque<>();
-        /** The task is on the pool or running; whoever sets it submits the task. */
-        private boolean scheduled;
+        private final OwnerLoop owner;
 
         Stripe(int index) {
             this.index = index;
+            this.owner = new OwnerLoop("fan-out stripe " + index, this, executor);
         }
 
-        synchronized void add(Entry entry, List<Stripe> toStart) {
-            mailbox.addLast(entry);
-            if (!scheduled) {
-                scheduled = true;
+        /** Under the registry's lock: queues an entry; the stripe goes on the start list once per list. */
+        void add(Entry entry, List<Stripe> toStart) {
+            synchronized (this) {
+                mailbox.addLast(entry);
+            }
+            if (!toStart.contains(this)) {
                 toStart.add(this);
             }
         }
@@ -237,23 +237,13 @@ final class FanOut {
             return mailbox.size();
         }
 
+        /** After the registry's lock: every add is followed by this, so no entry waits for an owner. */
         void submit() {
-            try {
-                executor.execute(this);
-            } catch (RejectedExecutionException e) {
-                int lost;
-                synchronized (this) {
-                    lost = mailbox.size();
-                    mailbox.clear();
-                    scheduled = false;
-                }
-                log.warn("fan-out stripe {}: the scheduler's pool refused work ({}); {} queued deliveries dropped",
-                        index, e.getMessage(), lost);
-            }
+            owner.run();
         }
 
         @Override
-        public void run() {
+        public OwnerLoop.Next process() {
             int n = 0;
             while (n < BATCH) {
                 Entry entry;
@@ -261,8 +251,7 @@ final class FanOut {
                 synchronized (this) {
                     entry = mailbox.pollFirst();
                     if (entry == null) {
-                        scheduled = false;
-                        return;
+                        return OwnerLoop.Next.IDLE;
                     }
                     if (entry instanceof Broadcast first && first.extendsRun(mailbox.peekFirst(), first.frame.length)) {
                         // Events published back to back: one write per stream for all of them.
@@ -288,12 +277,23 @@ final class FanOut {
                 }
             }
             // More may be waiting: queue behind whatever else the pool has to do.
-            submit();
+            return OwnerLoop.Next.YIELD;
         }
 
         @Override
-        public synchronized String toString() {
-            return "Stripe[" + index + ", " + mailbox.size() + " pending" + (scheduled ? ", scheduled" : "") + "]";
+        public void refused(RejectedExecutionException e) {
+            int lost;
+            synchronized (this) {
+                lost = mailbox.size();
+                mailbox.clear();
+            }
+            log.warn("fan-out stripe {}: the scheduler's pool refused work ({}); {} queued deliveries dropped",
+                    index, e.getMessage(), lost);
+        }
+
+        @Override
+        public String toString() {
+            return "Stripe[" + index + ", " + pending() + " pending, " + owner.state() + "]";
         }
     }
 

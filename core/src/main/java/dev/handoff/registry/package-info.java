@@ -14,7 +14,9 @@
  *       {@code request(handoff)}, {@code frame(event)};</li>
  *   <li>{@code DefaultSseStream} and its {@code connection()}: {@code Connection.offerWithin} (queue a frame
  *       within a bound, or be called back when there is room), {@code offerShared}, {@code queueBound},
- *       {@code queuedBytes}, {@code countBytesInto} and {@code Connection.Delivery};</li>
+ *       {@code queuedBytes}, {@code countBytesInto}, {@code Connection.Delivery} and {@code Connection.JOIN_BYTES}
+ *       (how long a run of joined events may be);</li>
+ *   <li>{@code OwnerLoop}, on the scheduler's pool: one owner per fan-out stripe;</li>
  *   <li>{@code SseEncoder.prependId} (a published frame gets its id once) and {@code SseEncoder.quote}.</li>
  * </ul>
  */
@@ -23,4 +25,5 @@ package dev.handoff.registry;
 import dev.handoff.core.internal.ApiAccess;
 import dev.handoff.core.internal.Connection;
 import dev.handoff.core.internal.DefaultSseStream;
+import dev.handoff.core.internal.OwnerLoop;
 import dev.handoff.core.internal.SseEncoder;

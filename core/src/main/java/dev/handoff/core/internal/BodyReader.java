@@ -28,22 +28,47 @@ import org.slf4j.LoggerFactory;
  * {@code onDataAvailable()} without reading while {@code isReady()} is true, the container will not call
  * again, so the next read must be started by the subscriber's {@code request(n)}.
  *
- * <p><b>The approach</b> mirrors {@link Connection}'s writer: one owner at a time reads and emits. Whoever
- * moves the state to {@code READING} (the container in {@code onDataAvailable}, or a subscriber's
- * {@code request(n)} while {@code PAUSED}) reads one buffer per unit of demand while {@code isReady()}; with
- * no demand left it stops ({@code PAUSED}); when {@code isReady()} is false it hands over to the container
- * ({@code WAITING}). Completion and errors are emitted by the owner too, so the subscriber's signals never
- * overlap. Decisions are made under the lock; the container and the subscriber are called outside it.
+ * <p><b>The approach</b> mirrors {@link Connection}'s writer: one owner at a time reads and emits, through an
+ * {@link OwnerLoop}. A subscriber's {@code request(n)} runs it (on the subscriber's thread if nobody owns it);
+ * the container's {@code onDataAvailable()}, and an end that is due (the body's end, a failure, a time-out),
+ * wake it. The owner reads one buffer per unit of demand while {@code isReady()}; with no demand left it goes
+ * {@code IDLE}; when {@code isReady()} is false it leaves the reader {@code WAITING} for the container.
+ * Completion and errors are emitted by the owner too, so the subscriber's signals never overlap. What to do
+ * is decided under the lock; the container and the subscriber are called outside it.
  *
  * <pre>
- *                       request(n) while PAUSED: caller becomes the owner
- *          ┌──────────────────────────────────────────────────┐
- *          │                                                  ▼
- *       PAUSED ◀──────────── demand used up ─────────────  READING ──── body ended, failed, or cancelled ──▶ DONE
- *                                                          │  ▲
- *                                   isReady() false       │  │ onDataAvailable()
- *                                                          ▼  │
- *   (start) ─────────────────────────────────────────▶  WAITING
+ *                   request(n) finds IDLE: the subscriber's thread becomes the owner
+ *          ┌──────────────────────────────────────────────────────────┐
+ *          │                                                          ▼
+ *        IDLE ◀──────────── demand used up (or no subscriber yet) ─ RUNNING ── body ended, failed, ──▶ DONE
+ *                                                                 │  ▲       or cancelled: the
+ *                                                 isReady() false │  │       owner signals it
+ *                                                                 ▼  │ onDataAvailable(), or an end
+ *   new BodyReader ── the container's first onDataAvailable ──▶ WAITING  due (onAllDataRead, onError, a
+ *                     is due after setReadListener                      time-out): its thread owns
+ * </pre>
+ *
+ * <p>Every event in every reader state (the diagram's legend; the states are the reader's {@link OwnerLoop}'s,
+ * RUNNING standing for RUNNING, RERUN and WOKEN):
+ *
+ * <pre>
+ *  event \ reader            IDLE                   RUNNING (an owner)         WAITING                  DONE
+ *  ---------------------------------------------------------------------------------------------------------------
+ *  subscribe, request(n)     run: owns it, reads    run: goes round (RERUN)    -: onDataAvailable       -
+ *                            what is demanded                                  will read it
+ *  onDataAvailable()         wake: reads if there   wake: goes round even      wake: owns it, reads     -
+ *                            is demand              past a WAIT (WOKEN)        if there is demand
+ *  an end due: onAllDataRead wake: owns it,         wake: goes round,          wake: owns it,           -
+ *  onError, exchange ended,  signals the end        signals the end            signals the end
+ *  time-out, request(0)
+ *  cancel()                  end: DONE now          end: goes round, DONE      end: DONE now            -
+ *  demand used up            ise                    IDLE                       ise                      ise
+ *  isReady() false           ise                    WAITING; the idle time-    ise                      ise
+ *                                                   out counts from now
+ *  body read, or failed      ise                    DONE: onComplete/onError   ise                      ise
+ *
+ *  run, wake, end   the reader loop's calls          -   nothing to do
+ *  ise              cannot happen: only the owner reads, so only it sees isReady() and read()'s results
  * </pre>
  */
 public final class BodyReader implements RequestBody, ReadListener, Flow.Subscription, Timed {
@@ -51,18 +76,6 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
     private static final Logger log = LoggerFactory.getLogger(BodyReader.class);
     private static final AtomicLong IDS = new AtomicLong();
     public static final int BUFFER_SIZE = 16 * 1024;
-
-    /** The reader's states; see the diagram in the class description. */
-    enum State {
-        /** The container will call onDataAvailable (isReady() returned false, or its first call is due). */
-        WAITING,
-        /** No demand: nobody reads. The next request(n) reads on its caller's thread. */
-        PAUSED,
-        /** One thread owns the input stream and the subscriber's signals. */
-        READING,
-        /** The subscriber got onComplete or onError, or cancelled: nobody reads again. */
-        DONE
-    }
 
     // ---- Fixed at construction.
     private final long id = IDS.incrementAndGet();
@@ -89,22 +102,32 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
     // ---- Guarded by lock.
     private final Object lock = new Object();
     private Flow.Subscriber<? super ByteBuffer> subscriber;
-    private State state = State.WAITING;
     private long demand;
-    /** onDataAvailable arrived while the owner was between isReady() == false and taking the lock. */
-    private boolean dataSignalled;
     /** The whole body was read. */
     private boolean finished;
     /** What ends the body with an error, to be delivered by the owner. */
     private Throwable failure;
     private boolean cancelled;
-    private long waitingSince;
+    /** When the reader last began waiting for onDataAvailable; written by the owner, read by the tick. */
+    private volatile long waitingSince;
     /** The minimum rate's books: time spent waiting for the client in this window, and the bytes at its start. */
     private long waitedNanos;
     private long windowStartBytes;
     private long lastTick;
 
-    // ---- Written by the owner only; read by anyone.
+    // ---- The reader: one owner at a time (see the class description).
+    private final OwnerLoop reader = new OwnerLoop("request body reader", new OwnerLoop.Work() {
+        @Override
+        public OwnerLoop.Next process() {
+            return readCycles();
+        }
+
+        @Override
+        public String toString() {
+            return BodyReader.this.toString();
+        }
+    }, true);
+    /** Written by the owner only; read by anyone. */
     private volatile long bytes;
 
     public BodyReader(String description, ServletInputStream in, long contentLength, long maxBytes, long idleNanos,
@@ -191,44 +214,53 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
                 public void cancel() {
                 }
             });
-            s.onError(new IllegalStateException("a request body can be read once: it already has a subscriber"));
+            s.onError(new IllegalStateException("a request body can be read once: it already has a subscriber ("
+                    + this + ")"));
             return;
         }
         s.onSubscribe(this);
         // The body may have ended or failed before anyone subscribed: the new subscriber must hear it.
-        wake();
+        boolean endDue;
+        synchronized (lock) {
+            endDue = failure != null || finished;
+        }
+        if (endDue) {
+            reader.wake();
+        } else {
+            reader.run();
+        }
     }
 
     // ------------------------------------------------------------------ Flow.Subscription
 
     @Override
     public void request(long n) {
-        boolean drain;
+        boolean invalid = false;
         synchronized (lock) {
             if (n <= 0) {
+                invalid = failure == null;
                 failure = failure != null ? failure : new IllegalArgumentException("request(" + n + "): the demand "
                         + "must be positive (Reactive Streams rule 3.9)");
             } else {
                 demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
             }
-            drain = claimLocked();
         }
-        if (drain) {
-            drain();
+        if (invalid) {
+            reader.wake(); // An end is due: delivered even while the container would be the next to call.
+        } else {
+            reader.run();
         }
     }
 
     @Override
     public void cancel() {
-        boolean ended = false;
         synchronized (lock) {
-            cancelled = true;
-            if (state == State.PAUSED || state == State.WAITING) {
-                state = State.DONE;
-                ended = true;
+            if (cancelled) {
+                return;
             }
+            cancelled = true;
         }
-        if (ended) {
+        if (reader.end()) {
             ended("cancelled by its subscriber");
         }
     }
@@ -237,22 +269,7 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
 
     @Override
     public void onDataAvailable() {
-        boolean drain = false;
-        synchronized (lock) {
-            if (state == State.WAITING) {
-                if (demand > 0 && subscriber != null) {
-                    state = State.READING;
-                    drain = true;
-                } else {
-                    state = State.PAUSED;
-                }
-            } else if (state == State.READING) {
-                dataSignalled = true;
-            }
-        }
-        if (drain) {
-            drain();
-        }
+        reader.wake();
     }
 
     @Override
@@ -260,14 +277,14 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
         synchronized (lock) {
             finished = true;
         }
-        wake();
+        reader.wake();
     }
 
     /** The container says the body broke: cut short, malformed, reset, or its own idle time-out. */
     @Override
     public void onError(Throwable t) {
         brokenInContainer(t);
-        wake();
+        reader.wake();
     }
 
     /**
@@ -300,15 +317,15 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
                 failure = t;
             }
         }
-        wake();
+        reader.wake();
     }
 
     /** Checks the idle time-out; called by the scheduler every tick. */
     @Override
     public void tick(long now) {
-        boolean drain = false;
+        boolean timedOut;
         synchronized (lock) {
-            boolean waitingForClient = state == State.WAITING && subscriber != null && demand > 0 && failure == null
+            boolean waitingForClient = reader.state() == OwnerLoop.State.WAITING && subscriber != null && demand > 0 && failure == null
                     && !finished;
             long sinceLastTick = now - lastTick;
             lastTick = now;
@@ -330,13 +347,10 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
                     windowStartBytes = bytes;
                 }
             }
-            if (failure != null && waitingForClient) {
-                state = State.READING;
-                drain = true;
-            }
+            timedOut = failure != null && waitingForClient;
         }
-        if (drain) {
-            drain();
+        if (timedOut) {
+            reader.wake();
         }
     }
 
@@ -347,36 +361,11 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
 
     // ------------------------------------------------------------------ the owner
 
-    /** Takes ownership to deliver an end that is due, if nobody owns the reader. */
-    private void wake() {
-        boolean drain;
-        synchronized (lock) {
-            drain = claimLocked();
-        }
-        if (drain) {
-            drain();
-        }
-    }
-
-    /** Under the lock: becomes the owner where there is demand to serve or an end to deliver, and no owner. */
-    private boolean claimLocked() {
-        if (subscriber == null || cancelled) {
-            return false;
-        }
-        boolean endDue = failure != null || finished;
-        if (state == State.PAUSED && (demand > 0 || endDue)) {
-            state = State.READING;
-            return true;
-        }
-        if (state == State.WAITING && endDue) {
-            state = State.READING;
-            return true;
-        }
-        return false;
-    }
-
-    /** The owner's loop: reads one buffer per unit of demand while the container has data. */
-    private void drain() {
+    /**
+     * The owner's work: reads while there is demand and data, delivers an end that is due, and says what
+     * the reader waits for next.
+     */
+    private OwnerLoop.Next readCycles() {
         while (true) {
             Flow.Subscriber<? super ByteBuffer> s;
             Throwable error = null;
@@ -385,22 +374,20 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
             synchronized (lock) {
                 s = subscriber;
                 if (cancelled) {
-                    state = State.DONE;
                     stop = true;
+                } else if (s == null) {
+                    return OwnerLoop.Next.IDLE; // subscribe() runs it again
                 } else if (failure != null) {
-                    state = State.DONE;
                     error = failure;
                 } else if (finished) {
-                    state = State.DONE;
                     complete = true;
                 } else if (demand == 0) {
-                    state = State.PAUSED;
-                    return;
+                    return OwnerLoop.Next.IDLE;
                 }
             }
             if (stop) {
                 ended("cancelled by its subscriber");
-                return;
+                return OwnerLoop.Next.DONE;
             }
             if (error != null) {
                 ended("failed: " + error);
@@ -409,35 +396,27 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
                 if (error instanceof RequestBodyException broken) {
                     onRuleBroken.accept(broken);
                 }
-                return;
+                return OwnerLoop.Next.DONE;
             }
             if (complete) {
                 ended("completed");
                 signal(s, s::onComplete, "onComplete");
-                return;
+                return OwnerLoop.Next.DONE;
             }
             if (!readOnce(s)) {
-                return;
+                waitingSince = clock.getAsLong();
+                return OwnerLoop.Next.WAIT;
             }
         }
     }
 
-    /** Reads and emits one buffer; returns false once ownership went to the container (WAITING). */
+    /** Reads and emits one buffer; returns false when the container has no data now (isReady() false). */
     private boolean readOnce(Flow.Subscriber<? super ByteBuffer> s) {
         int n;
         byte[] buffer;
         try {
             if (!in.isReady()) {
-                synchronized (lock) {
-                    if (dataSignalled) {
-                        dataSignalled = false;
-                    } else if (failure == null && !finished && !cancelled) {
-                        state = State.WAITING;
-                        waitingSince = clock.getAsLong();
-                        return false;
-                    }
-                }
-                return true;
+                return false;
             }
             buffer = new byte[bufferSize];
             n = in.read(buffer);
@@ -500,16 +479,15 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
                 (clock.getAsLong() - startedNanos) / 1_000_000, bytes);
     }
 
-    State state() {
-        synchronized (lock) {
-            return state;
-        }
+    /** The reader loop's state, for the tests of its rules. */
+    OwnerLoop.State state() {
+        return reader.state();
     }
 
     @Override
     public String toString() {
         synchronized (lock) {
-            return "BodyReader[" + description + " " + state + ", " + bytes + "/" + maxBytes + " B, demand " + demand
+            return "BodyReader[" + description + " reader " + reader.state() + ", " + bytes + "/" + maxBytes + " B, demand " + demand
                     + (finished ? ", finished" : "") + (failure != null ? ", failed " + failure : "") + "]";
         }
     }

@@ -27,26 +27,58 @@ import org.slf4j.LoggerFactory;
  * true. When {@code isReady()} returns false the container calls {@code onWritePossible()} later, on one
  * of its threads, possibly before the thread that saw {@code false} has even left {@code isReady()}.
  *
- * <p><b>The approach.</b> Every write is queued under a short lock. Whoever finds the writer
- * {@code IDLE} becomes its owner and drains the queue on its own thread, without blocking (non-blocking
- * writes return at once); whoever finds it busy just leaves the bytes for the owner. The owner writes
- * while {@code isReady()} is true, flushes once the queue is empty, and goes {@code IDLE}; when
- * {@code isReady()} is false it hands ownership to the container's next {@code onWritePossible()}. Each
- * decision is made under the lock and every call out (the container, completions, callbacks) happens
- * after releasing it.
+ * <p><b>The approach.</b> Every write is queued under a short lock; then its producer calls the writer's
+ * {@link OwnerLoop}. Whoever finds the writer {@code IDLE} becomes its owner and drains the queue on its own
+ * thread, without blocking (non-blocking writes return at once); whoever finds it busy just makes the owner
+ * go round once more. The owner writes while {@code isReady()} is true, flushes once the queue is empty, and
+ * goes {@code IDLE}; when {@code isReady()} is false it leaves the writer {@code WAITING} for the
+ * container's {@code onWritePossible()}, which wakes it. What to write is decided under the lock; every call
+ * out (the container, completions, callbacks) happens after releasing it.
  *
  * <pre>
- *                 write() finds IDLE: caller becomes owner
- *        ┌──────────────────────────────────────────────────────┐
- *        │                                                      ▼
- *     IDLE ◀───────── queue empty and flushed ──────────── WRITING ◀─┐ isReady() false, but onWritePossible
- *                                                             │  ▲   │ arrived meanwhile: keep writing
- *                                   isReady() false           │  │   └──┘
- *                                                             ▼  │ onWritePossible()
- *   (start) ────────────────────────────────────────────▶ WAITING
+ *                      a producer's write (or a close, a heartbeat) finds IDLE:
+ *                      the producer's thread becomes the owner
+ *        ┌───────────────────────────────────────────────────────────────┐
+ *        │                                                               ▼
+ *     IDLE ◀──── queue empty and flushed: no isReady() asked ──── RUNNING ◀──┐ a write arrived while the owner
+ *                                                                 │  ▲      │ wrote (RERUN), or onWritePossible
+ *                                                 isReady() false │  │      │ came while it was asking isReady()
+ *                                                                 ▼  │      │ (WOKEN): go round once more
+ *   new Connection ──── the container's first onWritePossible ─▶ WAITING ───┘
+ *                       is due after setWriteListener             │  onWritePossible(): the container's
+ *                                                                 │  thread becomes the owner
  *
- *   any state ──▶ DONE   the stream ended; complete() was called once, by whoever left the writer last
+ *   any state ──▶ DONE   the stream ended: the response is completed (or cut) once, by the owner if there
+ *                        is one (it goes round and finds the end), else by whoever ended it
  * </pre>
+ *
+ * <p>Every event in every writer state (the diagram's legend; the states are the writer's {@link OwnerLoop}'s,
+ * RUNNING standing for RUNNING, RERUN and WOKEN):
+ *
+ * <pre>
+ *  event \ writer            IDLE                   RUNNING (an owner)         WAITING                  DONE
+ *  ---------------------------------------------------------------------------------------------------------------
+ *  write or offer queued     run: owns it, writes   run: goes round (RERUN)    -: onWritePossible       refused:
+ *                                                                              will write it            CLOSED
+ *  onWritePossible()         wake: a turn with      wake: goes round even      wake: owns it, writes    -
+ *                            nothing to write       past a WAIT (WOKEN)
+ *  isReady() false           ise                    WAITING; the write         ise                      ise
+ *                                                   time-out counts from now
+ *  queue empty, flushed      ise                    IDLE, no isReady() asked   ise                      ise
+ *  close(reason)             ends now, no           run: ends once drained     ends once drained,       -
+ *                            container call                                    after onWritePossible
+ *  abort, error, time-out    end: DONE, completes   end: goes round, ends      end: DONE, completes     -
+ *                            or cuts here           the response on leaving    or cuts here
+ *  write time-out (tick)     -                      -                          SLOW_CONSUMER, as abort  -
+ *  a write or flush throws   ise                    DONE: CLIENT_GONE/ERROR    ise                      ise
+ *
+ *  run, wake, end   the writer loop's calls          -   nothing to do
+ *  ise              cannot happen: only the owner writes, so only it sees isReady() and its writes' results
+ * </pre>
+ *
+ * <p>One cycle of the owner asks {@code isReady()} once, then makes one container call: a write of queued
+ * bytes (small ones joined, see {@link #JOIN_BYTES}) or, with nothing left, a flush; after a flush with
+ * nothing new queued it goes idle without asking again.
  *
  * <p>A stream ends exactly once: the first of {@link #close}, {@link #abort}, a failed write, a container
  * event or a time-out decides the {@link CloseStatus}; the others find it decided and do nothing.
@@ -56,20 +88,14 @@ public final class Connection implements Timed {
 
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
     private static final AtomicLong IDS = new AtomicLong();
-    /** Queued writes smaller than this are joined into one container write of at most this many bytes. */
-    static final int COALESCE_BYTES = 64 * 1024;
-
-    /** The writer's states; see the diagram in the class description. */
-    enum WriterState {
-        /** Nothing queued and nothing unflushed; the next write makes its caller the owner. */
-        IDLE,
-        /** One thread owns the output stream and drains the queue. */
-        WRITING,
-        /** The container will call onWritePossible (isReady() returned false, or the first call is due). */
-        WAITING,
-        /** The stream ended; nobody touches the output stream again. */
-        DONE
-    }
+    /**
+     * The most bytes joined into one container write, here and in a registry's fan-out (which joins the
+     * frames of events published back to back into one shared array, so that thousands of streams share one
+     * copy instead of each making its own here). One container write, one flush and one socket write then
+     * carry many small events; a write this large is still taken whole by both containers' non-blocking
+     * output, which holds what the socket does not take and answers {@code isReady()} false until it has.
+     */
+    public static final int JOIN_BYTES = 64 * 1024;
 
     // ---- Fixed at construction.
     private final long id = IDS.incrementAndGet();
@@ -91,14 +117,12 @@ public final class Connection implements Timed {
     // ---- Guarded by lock: touched by producers, the writer, container callbacks and the scheduler.
     private final Object lock = new Object();
     private final OutboundQueue queue;
-    private WriterState state = WriterState.WAITING;
-    /** onWritePossible arrived while the owner was between isReady() == false and taking the lock. */
-    private boolean writePossibleSignalled;
     /** A graceful close was asked for: end with this once the queue is drained. */
     private CloseStatus closing;
     /** How the stream ended; null while open. */
     private CloseStatus status;
-    private long waitingSinceNanos;
+    /** When the writer last began waiting for onWritePossible; written by the owner, read by the tick. */
+    private volatile long waitingSinceNanos;
     private long lastWriteNanos;
     private long lastApplicationWriteNanos;
     private List<Consumer<CloseStatus>> callbacks = new ArrayList<>(2);
@@ -110,8 +134,19 @@ public final class Connection implements Timed {
     private Runnable roomWaiter;
     private long roomAt;
 
-    // ---- Owned by the writer (the thread in WRITING); ownership passes through the lock. Other threads
-    //      read the counters only for the end-of-stream log line.
+    // ---- The writer: one owner at a time. Its fields are touched by the owner only (ownership passes
+    //      through the loop's compare-and-set); other threads read the counters only for the end's log line.
+    private final OwnerLoop writer = new OwnerLoop("writer of stream " + id, new OwnerLoop.Work() {
+        @Override
+        public OwnerLoop.Next process() {
+            return writeCycles();
+        }
+
+        @Override
+        public String toString() {
+            return Connection.this.toString();
+        }
+    }, true);
     private boolean needsFlush;
     private long bytesWritten;
     private long writesDone;
@@ -200,7 +235,6 @@ public final class Connection implements Timed {
      * Deciding and keeping the callback under one lock hold means no wake-up is lost.
      */
     public Delivery offerWithin(byte[] frame, long limit, Runnable onRoom) {
-        boolean drain = false;
         synchronized (lock) {
             if (status != null || closing != null) {
                 return Delivery.CLOSED;
@@ -215,14 +249,8 @@ public final class Connection implements Timed {
             long now = nanoClock.getAsLong();
             lastWriteNanos = now;
             lastApplicationWriteNanos = now;
-            if (state == WriterState.IDLE) {
-                state = WriterState.WRITING;
-                drain = true;
-            }
         }
-        if (drain) {
-            drain();
-        }
+        writer.run();
         return Delivery.QUEUED;
     }
 
@@ -257,7 +285,6 @@ public final class Connection implements Timed {
         OutboundQueue.Admission admission;
         List<Write> dropped;
         Ending ending = null;
-        boolean drain = false;
         synchronized (lock) {
             if (status != null || closing != null) {
                 return null;
@@ -274,10 +301,6 @@ public final class Connection implements Timed {
                     lastApplicationWriteNanos = now;
                 } else {
                     heartbeatPending = heartbeatClose != null;
-                }
-                if (state == WriterState.IDLE) {
-                    state = WriterState.WRITING;
-                    drain = true;
                 }
             } else if (admission == OutboundQueue.Admission.OVERFLOW) {
                 ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "queue over " + queue.bound()
@@ -304,36 +327,23 @@ public final class Connection implements Timed {
                 }
                 finish(ending);
             }
-            case QUEUED -> {
-                if (drain) {
-                    drain();
-                }
-            }
+            case QUEUED -> writer.run();
         }
         return admission;
     }
 
     // ------------------------------------------------------------------ the writer
 
-    /** Called by the container when a write is possible again; ownership passes to this thread. */
+    /** Called by the container when a write is possible again: wakes the writer, on this thread if nobody owns it. */
     public void onWritePossible() {
-        boolean drain = false;
-        synchronized (lock) {
-            if (state == WriterState.WAITING) {
-                state = WriterState.WRITING;
-                writePossibleSignalled = false;
-                drain = true;
-            } else if (state == WriterState.WRITING) {
-                writePossibleSignalled = true;
-            }
-        }
-        if (drain) {
-            drain();
-        }
+        writer.wake();
     }
 
-    /** The writer's loop: only the owner (the thread that moved the state to WRITING) runs it. */
-    private void drain() {
+    /**
+     * The owner's work: write cycles until the queue is empty and flushed ({@code IDLE}), the container is
+     * not ready ({@code WAIT}) or the stream ended ({@code DONE}, the response completed or cut here).
+     */
+    private OwnerLoop.Next writeCycles() {
         Transport out = transport;
         while (true) {
             boolean ready;
@@ -341,98 +351,117 @@ public final class Connection implements Timed {
                 ready = out.isReady();
             } catch (RuntimeException e) {
                 failedByWriter(e);
-                return;
+                return OwnerLoop.Next.DONE;
+            }
+            if (!ready) {
+                // onWritePossible comes later; one that came while isReady() answered makes the loop go round.
+                waitingSinceNanos = nanoClock.getAsLong();
+                return OwnerLoop.Next.WAIT;
             }
             Write next = null;
-            List<Write> joined = null;
-            int joinedLength = 0;
+            Joined joined = null;
             Ending ending = null;
-            boolean completeNow = false;
             Runnable room = null;
+            boolean endedMeanwhile;
             synchronized (lock) {
-                if (status != null) {
-                    // Ended by another thread while we wrote: leaving the writer, we complete the response.
-                    state = WriterState.DONE;
-                    completeNow = true;
-                } else if (!ready) {
-                    if (writePossibleSignalled) {
-                        writePossibleSignalled = false;
-                        continue;
-                    }
-                    state = WriterState.WAITING;
-                    waitingSinceNanos = nanoClock.getAsLong();
-                    return;
-                } else {
+                endedMeanwhile = status != null;
+                if (!endedMeanwhile) {
                     next = queue.poll();
-                    if (next != null && next.length() < COALESCE_BYTES && queue.peek() != null) {
-                        // Several small writes queued: one container write for all of them saves a
-                        // write-possible cycle per write.
-                        joinedLength = next.length();
-                        Write peek;
-                        while ((peek = queue.peek()) != null && joinedLength + peek.length() <= COALESCE_BYTES) {
-                            if (joined == null) {
-                                joined = new ArrayList<>(4);
-                                joined.add(next);
-                            }
-                            joined.add(queue.poll());
-                            joinedLength += peek.length();
-                        }
+                    if (next != null && next.length() < JOIN_BYTES && queue.peek() != null) {
+                        joined = joinLocked(next);
                     }
                     if (roomWaiter != null && queue.bytes() <= roomAt) {
                         room = roomWaiter;
                         roomWaiter = null;
                     }
                     if (next == null && !needsFlush) {
-                        if (closing != null) {
-                            ending = endLocked(closing, null, true, false);
-                        } else {
-                            state = WriterState.IDLE;
-                            writePossibleSignalled = false;
-                            return;
+                        if (closing == null) {
+                            return OwnerLoop.Next.IDLE;
                         }
+                        ending = endLocked(closing, null, true, false);
                     }
                 }
             }
-            if (completeNow) {
+            if (endedMeanwhile) {
+                // Ended by another thread while we wrote: leaving the writer, we end the response.
                 completeTransport();
-                return;
+                return OwnerLoop.Next.DONE;
             }
             if (ending != null) {
                 finish(ending);
-                return;
+                return OwnerLoop.Next.DONE;
             }
             if (room != null) {
                 // Before this write: the producer refills (on its own thread) while the container takes it.
                 runRoomWaiter(room);
             }
-            try {
-                if (next == null) {
-                    out.flush();
-                    needsFlush = false;
-                } else if (joined == null) {
-                    out.write(next.bytes(), next.offset(), next.length());
-                    written(next.length(), 1);
-                    next.succeed();
-                } else {
-                    byte[] combined = new byte[joinedLength];
-                    int at = 0;
-                    for (Write w : joined) {
-                        System.arraycopy(w.bytes(), w.offset(), combined, at, w.length());
-                        at += w.length();
-                    }
-                    out.write(combined, 0, joinedLength);
-                    written(joinedLength, joined.size());
-                    joined.forEach(Write::succeed);
-                }
-            } catch (IOException | RuntimeException e) {
-                if (joined != null) {
-                    joined.forEach(w -> w.fail(e));
-                } else if (next != null) {
-                    next.fail(e);
-                }
-                failedByWriter(e);
-                return;
+            if (!writeOrFlush(out, next, joined)) {
+                return OwnerLoop.Next.DONE;
             }
+            if (next == null && nothingQueued()) {
+                // Flushed and nothing new: idle without asking isReady() again.
+                return OwnerLoop.Next.IDLE;
+            }
+        }
+    }
+
+    /** Small queued writes after {@code first}, joined: one container write for all saves a cycle per write. */
+    private Joined joinLocked(Write first) {
+        List<Write> writes = null;
+        int length = first.length();
+        Write peek;
+        while ((peek = queue.peek()) != null && length + peek.length() <= JOIN_BYTES) {
+            if (writes == null) {
+                writes = new ArrayList<>(4);
+                writes.add(first);
+            }
+            writes.add(queue.poll());
+            length += peek.length();
+        }
+        return writes == null ? null : new Joined(writes, length);
+    }
+
+    /** Writes taken from the queue together, and their length. */
+    private record Joined(List<Write> writes, int length) {
+    }
+
+    /** One container call: the write (joined or not) or, with {@code next} null, the flush. False if it failed. */
+    private boolean writeOrFlush(Transport out, Write next, Joined joined) {
+        try {
+            if (next == null) {
+                out.flush();
+                needsFlush = false;
+            } else if (joined == null) {
+                out.write(next.bytes(), next.offset(), next.length());
+                written(next.length(), 1);
+                next.succeed();
+            } else {
+                byte[] combined = new byte[joined.length()];
+                int at = 0;
+                for (Write w : joined.writes()) {
+                    System.arraycopy(w.bytes(), w.offset(), combined, at, w.length());
+                    at += w.length();
+                }
+                out.write(combined, 0, combined.length);
+                written(combined.length, joined.writes().size());
+                joined.writes().forEach(Write::succeed);
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            if (joined != null) {
+                joined.writes().forEach(w -> w.fail(e));
+            } else if (next != null) {
+                next.fail(e);
+            }
+            failedByWriter(e);
+            return false;
+        }
+    }
+
+    /** After a flush: whether the writer may go idle (nothing queued, no close waiting, not ended). */
+    private boolean nothingQueued() {
+        synchronized (lock) {
+            return queue.isEmpty() && closing == null && status == null;
         }
     }
 
@@ -459,9 +488,6 @@ public final class Connection implements Timed {
         Ending ending;
         synchronized (lock) {
             ending = endLocked(statusFor(e), e, true, false);
-            if (ending == null) {
-                state = WriterState.DONE;
-            }
         }
         if (ending != null) {
             finish(ending);
@@ -475,28 +501,22 @@ public final class Connection implements Timed {
     /** Graceful close: the queue drains, then the stream ends with {@code reason}. */
     void close(CloseReason reason, String detail) {
         Ending ending = null;
-        boolean drain = false;
         synchronized (lock) {
             if (status != null || closing != null) {
                 return;
             }
             closing = new CloseStatus(reason, detail);
             finishHeartbeatLocked();
-            if (state == WriterState.IDLE) {
-                if (queue.isEmpty()) {
-                    // Nothing queued and everything flushed: end now, from this thread.
-                    ending = endLocked(closing, null, true, false);
-                } else {
-                    state = WriterState.WRITING;
-                    drain = true;
-                }
+            if (queue.isEmpty() && writer.state() == OwnerLoop.State.IDLE) {
+                // Nothing queued and everything flushed: end now, from this thread, without a container call.
+                ending = endLocked(closing, null, false, false);
             }
-            // WRITING: the owner ends it when the queue is empty. WAITING: the next onWritePossible does.
         }
         if (ending != null) {
             finish(ending);
-        } else if (drain) {
-            drain();
+        } else {
+            // The owner ends it once the queue is empty; a WAITING writer, after the next onWritePossible.
+            writer.run();
         }
     }
 
@@ -550,7 +570,7 @@ public final class Connection implements Timed {
     public void tick(long now) {
         Ending ending = null;
         boolean heartbeat = false;
-        boolean drain = false;
+        boolean finishHeartbeat = false;
         synchronized (lock) {
             if (status != null) {
                 return;
@@ -559,12 +579,9 @@ public final class Connection implements Timed {
                 // One tick after a heartbeat started: finish it. A vanished client fails this write.
                 finishHeartbeatLocked();
                 lastWriteNanos = now;
-                if (state == WriterState.IDLE) {
-                    state = WriterState.WRITING;
-                    drain = true;
-                }
-            } else
-            if (writeTimeoutNanos > 0 && state == WriterState.WAITING && now - waitingSinceNanos >= writeTimeoutNanos) {
+                finishHeartbeat = true;
+            } else if (writeTimeoutNanos > 0 && writer.state() == OwnerLoop.State.WAITING
+                    && now - waitingSinceNanos >= writeTimeoutNanos) {
                 ending = endLocked(new CloseStatus(CloseReason.SLOW_CONSUMER, "no write progress for "
                         + millis(now - waitingSinceNanos) + " ms with " + queue.bytes() + " bytes queued"), null, false,
                         false);
@@ -579,8 +596,8 @@ public final class Connection implements Timed {
                 heartbeat = true;
             }
         }
-        if (drain) {
-            drain();
+        if (finishHeartbeat) {
+            writer.run();
         } else if (ending != null) {
             finish(ending);
         } else if (heartbeat) {
@@ -621,13 +638,10 @@ public final class Connection implements Timed {
         cut = end.reason() == CloseReason.SLOW_CONSUMER || end.reason() == CloseReason.ERROR;
         List<Write> discarded = new ArrayList<>(queue.size());
         queue.drainTo(discarded);
-        boolean complete;
-        if (state == WriterState.WRITING && !callerIsWriter) {
-            complete = false;
-        } else {
-            complete = state != WriterState.DONE && !transportComplete;
-            state = WriterState.DONE;
-        }
+        // The writer ends the response itself (it returns DONE after this), or nobody owns the writer and this
+        // caller does; an owner on another thread goes round, finds the status and ends it on leaving.
+        boolean unowned = callerIsWriter || writer.end();
+        boolean complete = unowned && !transportComplete;
         List<Consumer<CloseStatus>> toRun = callbacks;
         callbacks = null;
         return new Ending(end, cause, discarded, toRun, complete);
@@ -741,10 +755,9 @@ public final class Connection implements Timed {
         }
     }
 
-    WriterState writerState() {
-        synchronized (lock) {
-            return state;
-        }
+    /** The writer loop's state, for the tests of its rules. */
+    OwnerLoop.State writerState() {
+        return writer.state();
     }
 
     /** Under the lock: a closing stream (its last bytes still draining) counts as closed for writers. */
@@ -763,7 +776,7 @@ public final class Connection implements Timed {
     @Override
     public String toString() {
         synchronized (lock) {
-            return "Connection[" + id + " " + description + " " + state + ", queued " + queue.bytes() + "/"
+            return "Connection[" + id + " " + description + " writer " + writer.state() + ", queued " + queue.bytes() + "/"
                     + queue.bound() + " B in " + queue.size() + ", " + (status != null ? "ended " + status
                     : closing != null ? "closing " + closing : "open") + "]";
         }

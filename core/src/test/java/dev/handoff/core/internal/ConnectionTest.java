@@ -66,7 +66,7 @@ class ConnectionTest {
         CompletionStage<Void> a = send(c, "a");
         send(c, "b");
         send(c, "c");
-        String big = "x".repeat(Connection.COALESCE_BYTES + 1);
+        String big = "x".repeat(Connection.JOIN_BYTES + 1);
         send(c, big);
         CompletionStage<Void> d = send(c, "d");
         c.onWritePossible();
@@ -81,11 +81,11 @@ class ConnectionTest {
         Connection c = connection(OPTIONS, null);
         CompletionStage<Void> done = send(c, "early");
         assertThat(transport.text()).isEmpty();
-        assertThat(c.writerState()).isEqualTo(Connection.WriterState.WAITING);
+        assertThat(c.writerState()).isEqualTo(OwnerLoop.State.WAITING);
         c.onWritePossible();
         assertThat(transport.text()).isEqualTo("early");
         assertThat(done.toCompletableFuture()).isCompleted();
-        assertThat(c.writerState()).isEqualTo(Connection.WriterState.IDLE);
+        assertThat(c.writerState()).isEqualTo(OwnerLoop.State.IDLE);
     }
 
     @Test
@@ -95,7 +95,23 @@ class ConnectionTest {
         send(c, "b");
         assertThat(transport.text()).isEqualTo("ab");
         assertThat(transport.flushes.get()).isEqualTo(2);
-        assertThat(c.writerState()).isEqualTo(Connection.WriterState.IDLE);
+        assertThat(c.writerState()).isEqualTo(OwnerLoop.State.IDLE);
+    }
+
+    @Test
+    void eachCycleAsksIsReadyOnceAndAnEmptyFlushedQueueAsksNothing() {
+        Connection c = started();
+        int before = transport.isReadyCalls.get();
+        send(c, "a");
+        assertThat(transport.isReadyCalls.get() - before).as("one before the write, one before the flush")
+                .isEqualTo(2);
+        c.onWritePossible();
+        assertThat(transport.isReadyCalls.get() - before).as("a wake with nothing to do writes nothing")
+                .isEqualTo(3);
+        c.close(CloseReason.COMPLETED, "done");
+        assertThat(transport.isReadyCalls.get() - before).as("closing an idle, flushed stream asks nothing")
+                .isEqualTo(3);
+        assertThat(transport.completes.get()).isEqualTo(1);
     }
 
     @Test
@@ -104,7 +120,7 @@ class ConnectionTest {
         transport.ready.set(false);
         CompletionStage<Void> first = send(c, "1");
         send(c, "2");
-        assertThat(c.writerState()).isEqualTo(Connection.WriterState.WAITING);
+        assertThat(c.writerState()).isEqualTo(OwnerLoop.State.WAITING);
         assertThat(first.toCompletableFuture()).isNotDone();
         assertThat(c.queuedBytes()).isEqualTo(2);
         transport.ready.set(true);
@@ -133,7 +149,7 @@ class ConnectionTest {
         CompletionStage<Void> done = send(c, "raced");
         assertThat(transport.text()).isEqualTo("raced");
         assertThat(done.toCompletableFuture()).isCompleted();
-        assertThat(c.writerState()).isEqualTo(Connection.WriterState.IDLE);
+        assertThat(c.writerState()).isEqualTo(OwnerLoop.State.IDLE);
         assertThat(transport.overlaps.get()).isZero();
     }
 
@@ -143,7 +159,7 @@ class ConnectionTest {
         c.onWritePossible();
         send(c, "x");
         assertThat(transport.text()).isEqualTo("x");
-        assertThat(c.writerState()).isEqualTo(Connection.WriterState.IDLE);
+        assertThat(c.writerState()).isEqualTo(OwnerLoop.State.IDLE);
     }
 
     @Test

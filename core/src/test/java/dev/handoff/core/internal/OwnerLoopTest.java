@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -116,6 +118,21 @@ class OwnerLoopTest {
     }
 
     @Test
+    void anEndWhileTheOwnerIsAboutToWaitStillMakesItGoRound() {
+        Script work = new Script();
+        OwnerLoop loop = new OwnerLoop("t", work, false);
+        work.turns.add(() -> {
+            loop.run(); // RERUN first: the end must not be taken for more work the WAIT would cover.
+            assertThat(loop.end()).isFalse();
+            return OwnerLoop.Next.WAIT; // A writer whose isReady() said false as the stream was cut.
+        });
+        work.turns.add(() -> OwnerLoop.Next.DONE); // The round that finds the end and completes the response.
+        loop.run();
+        assertThat(work.rounds).as("nobody else would finish it").isEqualTo(2);
+        assertThat(loop.state()).isEqualTo(OwnerLoop.State.DONE);
+    }
+
+    @Test
     void anImpossibleAnswerIsABugReportedWithTheLoopsState() {
         OwnerLoop loop = new OwnerLoop("broken work", () -> null, false);
         assertThatThrownBy(loop::run).isInstanceOf(IllegalStateException.class)
@@ -174,5 +191,94 @@ class OwnerLoopTest {
         assertThat(overlaps.get()).isZero();
         assertThat(taken.get()).as("every arrival taken by some round").isEqualTo(threads * perThread);
         assertThat(loop.state()).isEqualTo(OwnerLoop.State.IDLE);
+    }
+
+    /** An executor that holds tasks until the test runs them, so every hand-over is seen. */
+    private static final class Held implements Executor {
+        final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+        boolean shutDown;
+
+        @Override
+        public void execute(Runnable task) {
+            if (shutDown) {
+                throw new RejectedExecutionException("shut down");
+            }
+            tasks.add(task);
+        }
+
+        void runOne() {
+            tasks.remove().run();
+        }
+    }
+
+    @Test
+    void withAnExecutorTheCallOnlyClaimsTheWorkAndTheExecutorRunsIt() {
+        Script work = new Script();
+        Held pool = new Held();
+        OwnerLoop loop = new OwnerLoop("t", work, pool);
+        loop.run();
+        assertThat(work.rounds).as("not on the caller").isZero();
+        assertThat(loop.state()).as("owned by the queued task").isEqualTo(OwnerLoop.State.RUNNING);
+        loop.run();
+        assertThat(pool.tasks).as("one task however many calls").hasSize(1);
+        pool.runOne();
+        assertThat(work.rounds).as("the call that came while queued makes it go round").isEqualTo(2);
+        assertThat(loop.state()).isEqualTo(OwnerLoop.State.IDLE);
+        assertThat(pool.tasks).isEmpty();
+    }
+
+    @Test
+    void yieldGivesTheThreadBackAndGoesOnInANewTask() {
+        Script work = new Script();
+        Held pool = new Held();
+        OwnerLoop loop = new OwnerLoop("t", work, pool);
+        work.turns.add(() -> OwnerLoop.Next.YIELD);
+        work.turns.add(() -> OwnerLoop.Next.YIELD);
+        loop.run();
+        pool.runOne();
+        assertThat(work.rounds).isEqualTo(1);
+        assertThat(pool.tasks).as("queued again behind other work").hasSize(1);
+        loop.run();
+        assertThat(pool.tasks).as("still owned: no second task").hasSize(1);
+        pool.runOne();
+        pool.runOne();
+        assertThat(work.rounds).isEqualTo(3);
+        assertThat(pool.tasks).isEmpty();
+        assertThat(loop.state()).isEqualTo(OwnerLoop.State.IDLE);
+    }
+
+    @Test
+    void aRefusedHandOverLeavesTheLoopIdleAndTellsTheWork() {
+        List<Exception> refused = new ArrayList<>();
+        Held pool = new Held();
+        AtomicInteger rounds = new AtomicInteger();
+        OwnerLoop loop = new OwnerLoop("t", new OwnerLoop.Work() {
+            @Override
+            public OwnerLoop.Next process() {
+                rounds.incrementAndGet();
+                return OwnerLoop.Next.YIELD;
+            }
+
+            @Override
+            public void refused(RejectedExecutionException e) {
+                refused.add(e);
+            }
+        }, pool);
+        loop.run();
+        pool.shutDown = true;
+        pool.runOne();
+        assertThat(rounds.get()).isEqualTo(1);
+        assertThat(refused).as("the yield's hand-over was refused").hasSize(1);
+        assertThat(loop.state()).isEqualTo(OwnerLoop.State.IDLE);
+        loop.run();
+        assertThat(refused).as("and so is the next claim's").hasSize(2);
+        assertThat(loop.state()).isEqualTo(OwnerLoop.State.IDLE);
+    }
+
+    @Test
+    void yieldWithoutAnExecutorIsABug() {
+        OwnerLoop loop = new OwnerLoop("inline", () -> OwnerLoop.Next.YIELD, false);
+        assertThatThrownBy(loop::run).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("YIELD without an executor").hasMessageContaining("OwnerLoop[inline DONE");
     }
 }

@@ -19,6 +19,7 @@ public final class TestTransport implements Transport {
     public final AtomicBoolean ready = new AtomicBoolean(true);
     public final AtomicInteger flushes = new AtomicInteger();
     public final AtomicInteger writeCalls = new AtomicInteger();
+    public final AtomicInteger isReadyCalls = new AtomicInteger();
     /** The array of every write, as the writer passed it: shows whether a frame was copied or shared. */
     public final List<byte[]> arrays = new CopyOnWriteArrayList<>();
     public final AtomicInteger completes = new AtomicInteger();
@@ -32,6 +33,7 @@ public final class TestTransport implements Transport {
     @Override
     public boolean isReady() {
         enter();
+        isReadyCalls.incrementAndGet();
         try {
             boolean r = ready.get();
             Runnable hook = insideIsReady;
