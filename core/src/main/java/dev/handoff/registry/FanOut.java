@@ -154,16 +154,18 @@ final class FanOut {
 
     /**
      * Delivers consecutive events of one topic to the stripe's subscribers. A subscriber that gets all of them
-     * (nearly every one: only a stream that joined or left inside the run does not) gets them as one write,
-     * built once for the stripe: one container write and one flush per stream instead of one per event. A
-     * stream whose queue bound is under four times the run's length gets the events one by one instead. A
-     * stream that is catching up is skipped: it reads these events from the ring at its own pace; and a
-     * stream without room for an event the ring keeps starts doing so ({@link Member#deliverLive}).
+     * (nearly every one: only a stream that joined or left inside the run does not) gets them as few writes,
+     * built once for the stripe: one container write and one flush per stream instead of one per event. The
+     * writes are at most the stream's {@link Member#maxJoinedBytes} each (a quarter of its queue bound), so that
+     * joining never makes a stream overflow where the same events one by one would have fitted; streams with
+     * the same bound share the same arrays. A stream that is catching up is skipped: it reads these events from
+     * the ring at its own pace; and a stream without room for an event the ring keeps starts doing so
+     * ({@link Member#deliverLive}), the rest of the run included.
      */
     private static void deliverRun(List<Broadcast> run, int stripe, FanOut fanOut) {
         Broadcast first = run.get(0);
         Broadcast last = run.get(run.size() - 1);
-        byte[] joined = run.size() == 1 ? first.frame : concat(run);
+        Joins joins = new Joins(run);
         long queued = 0;
         long missed = 0;
         for (Topic.Subscription sub : first.topic.stripes[stripe]) {
@@ -171,23 +173,16 @@ final class FanOut {
             if (member.catchingUp) {
                 continue;
             }
-            if (sub.covers(first.seq) && sub.covers(last.seq) && joined.length <= member.maxJoinedBytes) {
-                Connection.Delivery d = member.deliverLive(joined, first.seq, first.retained);
-                if (d == Connection.Delivery.QUEUED) {
-                    queued += run.size();
-                } else if (d != Connection.Delivery.FULL) {
-                    missed += run.size();
+            boolean whole = sub.covers(first.seq) && sub.covers(last.seq);
+            for (Join join : whole ? joins.upTo(member.maxJoinedBytes) : joins.eachCoveredBy(sub)) {
+                if (member.catchingUp) {
+                    break; // An earlier write found no room: the rest comes from the ring.
                 }
-                continue;
-            }
-            for (Broadcast b : run) {
-                if (sub.covers(b.seq) && !member.catchingUp) {
-                    Connection.Delivery d = member.deliverLive(b.frame, b.seq, b.retained);
-                    if (d == Connection.Delivery.QUEUED) {
-                        queued++;
-                    } else if (d != Connection.Delivery.FULL) {
-                        missed++;
-                    }
+                Connection.Delivery d = member.deliverLive(join.frame(), join.firstSeq(), first.retained);
+                if (d == Connection.Delivery.QUEUED) {
+                    queued += join.events();
+                } else if (d != Connection.Delivery.FULL) {
+                    missed += join.events();
                 }
             }
         }
@@ -195,14 +190,62 @@ final class FanOut {
         fanOut.dropped.add(missed);
     }
 
-    private static byte[] concat(List<Broadcast> run) {
-        int length = 0;
-        for (Broadcast b : run) {
-            length += b.frame.length;
+    /** Consecutive events of a run as one frame, numbered from the first. */
+    private record Join(byte[] frame, long firstSeq, int events) {
+    }
+
+    /** A run's events joined into writes of at most a given size, made once per size and shared. */
+    private static final class Joins {
+        private final List<Broadcast> run;
+        private int madeFor = -1;
+        private List<Join> made;
+
+        Joins(List<Broadcast> run) {
+            this.run = run;
         }
+
+        /** The run as writes of at most {@code maxBytes} (an event larger than that is a write of its own). */
+        List<Join> upTo(int maxBytes) {
+            if (maxBytes != madeFor) {
+                made = split(maxBytes);
+                madeFor = maxBytes;
+            }
+            return made;
+        }
+
+        /** One write per event the subscription covers: it joined or left inside the run. */
+        List<Join> eachCoveredBy(Topic.Subscription sub) {
+            List<Join> each = new ArrayList<>(run.size());
+            for (Broadcast b : run) {
+                if (sub.covers(b.seq)) {
+                    each.add(new Join(b.frame, b.seq, 1));
+                }
+            }
+            return each;
+        }
+
+        private List<Join> split(int maxBytes) {
+            List<Join> joins = new ArrayList<>(2);
+            int from = 0;
+            while (from < run.size()) {
+                int to = from + 1;
+                int bytes = run.get(from).frame.length;
+                while (to < run.size() && bytes + run.get(to).frame.length <= maxBytes) {
+                    bytes += run.get(to).frame.length;
+                    to++;
+                }
+                joins.add(new Join(to - from == 1 ? run.get(from).frame : concat(run.subList(from, to), bytes),
+                        run.get(from).seq, to - from));
+                from = to;
+            }
+            return joins;
+        }
+    }
+
+    private static byte[] concat(List<Broadcast> events, int length) {
         byte[] joined = new byte[length];
         int at = 0;
-        for (Broadcast b : run) {
+        for (Broadcast b : events) {
             System.arraycopy(b.frame, 0, joined, at, b.frame.length);
             at += b.frame.length;
         }
