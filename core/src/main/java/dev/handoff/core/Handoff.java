@@ -180,6 +180,81 @@ public final class Handoff {
         return openBytes(null);
     }
 
+    /**
+     * An SSE stream made before its request is handed off, for frameworks whose handlers return a stream
+     * (Spring MVC's return values; the shape of Spring's {@code ResponseBodyEmitter}): what is sent to it is
+     * queued, up to {@code maxKeptBytes} (a send that does not fit fails its stage with
+     * {@link QueueFullException}; the stream stays), and goes out first once {@link #attach(SseStream)} hands
+     * a request off onto it. A close waits for that; an abort ends it, and the request that takes it later is
+     * answered with an empty (or, for an abort, cut) stream. Its {@link StreamHandle#id()} is final from the
+     * start. At attach the stream takes that handoff's {@link #options()}.
+     */
+    public static SseStream unattachedSse(int maxKeptBytes) {
+        return new DefaultSseStream(unattachedConnection("unattached SSE stream", maxKeptBytes,
+                SseEncoder.HEARTBEAT_CLOSE));
+    }
+
+    /**
+     * A raw stream made before its request is handed off, as {@link #unattachedSse}; it sends
+     * {@code contentType} where the response has none when {@link #attach(ByteStream)} takes it.
+     */
+    public static ByteStream unattachedStream(String contentType, int maxKeptBytes) {
+        return new DefaultByteStream(unattachedConnection("unattached stream", maxKeptBytes, null),
+                Objects.requireNonNull(contentType, "contentType"));
+    }
+
+    /** True for a stream from {@link #unattachedSse} or {@link #unattachedStream} that no request has taken yet. */
+    public static boolean isUnattached(StreamHandle stream) {
+        return stream instanceof ConnectionHandle handle && handle.isUnattached();
+    }
+
+    /**
+     * Partial mode onto a stream made earlier with {@link #unattachedSse}: hands this request off as
+     * {@link #sse()} does, and the stream's kept sends go out first.
+     *
+     * @throws IllegalArgumentException if the stream was not made by {@link #unattachedSse}
+     * @throws IllegalStateException if a request took it already, or as {@link #sse()}
+     */
+    public SseStream attach(SseStream unattached) {
+        return openSse(null, taken(unattached, DefaultSseStream.class), null);
+    }
+
+    /** Partial mode onto a stream made earlier with {@link #unattachedStream}; see {@link #attach(SseStream)}. */
+    public ByteStream attach(ByteStream unattached) {
+        DefaultByteStream stream = taken(unattached, DefaultByteStream.class);
+        if (response.getContentType() == null && !response.isCommitted()) {
+            response.setContentType(stream.contentType());
+        }
+        return openBytes(null, stream);
+    }
+
+    private static Connection unattachedConnection(String description, int maxKeptBytes, byte[] heartbeatClose) {
+        // Kept writes that do not fit are refused, never a reason to end a stream nobody reads yet; no timers
+        // run before a request takes it.
+        StreamOptions keeping = StreamOptions.defaults().withMaxQueuedBytes(maxKeptBytes)
+                .withOverflow(OverflowPolicy.FAIL_WRITE).withHeartbeat(Duration.ZERO).withIdleTimeout(Duration.ZERO)
+                .withWriteTimeout(Duration.ZERO);
+        return new Connection(description, keeping, null, heartbeatClose, System::nanoTime);
+    }
+
+    /** Checks that {@code stream} is an unattached one of this kind, and takes it for this request. */
+    private <T extends ConnectionHandle> T taken(StreamHandle stream, Class<T> kind) {
+        if (!kind.isInstance(stream)) {
+            throw new IllegalArgumentException("attach takes a stream made by Handoff.unattached"
+                    + (kind == DefaultSseStream.class ? "Sse" : "Stream") + "(...), not " + stream);
+        }
+        T handle = kind.cast(stream);
+        if (!handle.isUnattached()) {
+            throw new IllegalStateException("this stream was already taken by a request (" + stream + "): a stream "
+                    + "has one response");
+        }
+        checkCanHandOff(null);
+        if (!handle.take()) {
+            throw new IllegalStateException("this stream was taken by another request meanwhile (" + stream + ")");
+        }
+        return handle;
+    }
+
     /** The idle time-out of {@link #body(long)}: a client that sends nothing for this long is answered 408. */
     public static final Duration DEFAULT_BODY_IDLE_TIMEOUT = Duration.ofSeconds(30);
 
@@ -322,7 +397,7 @@ public final class Handoff {
     }
 
     SseStream openSse(ResponseHead head) {
-        return openSse(head, null);
+        return openSse(head, null, null);
     }
 
     /**
@@ -330,11 +405,13 @@ public final class Handoff {
      * headers are committed, so that the client sees the response start only once it is subscribed. Reached
      * through {@link ApiAccess.Api#openSse}.
      */
-    DefaultSseStream sse(Consumer<DefaultSseStream> beforeCommit) {
-        return openSse(null, beforeCommit);
+    DefaultSseStream sse(DefaultSseStream unattached, Consumer<DefaultSseStream> beforeCommit) {
+        return openSse(null, unattached == null ? null : taken(unattached, DefaultSseStream.class), beforeCommit);
     }
 
-    private DefaultSseStream openSse(ResponseHead head, Consumer<DefaultSseStream> beforeCommit) {
+    /** Opens an SSE stream: a new one, or {@code taken} (an unattached stream this request took). */
+    private DefaultSseStream openSse(ResponseHead head, DefaultSseStream taken,
+            Consumer<DefaultSseStream> beforeCommit) {
         checkCanHandOff(head);
         String lastEventId = validLastEventId();
         if (head != null) {
@@ -350,11 +427,18 @@ public final class Handoff {
         response.setCharacterEncoding("UTF-8");
         setIfAbsent("Cache-Control", "no-cache");
         setIfAbsent("X-Accel-Buffering", "no");
-        return opened(open(SseEncoder.HEARTBEAT_OPEN, SseEncoder.HEARTBEAT_CLOSE,
+        if (taken != null) {
+            taken.takenWith(lastEventId);
+        }
+        return opened(open(SseEncoder.HEARTBEAT_OPEN, SseEncoder.HEARTBEAT_CLOSE, taken,
                 connection -> new DefaultSseStream(connection, lastEventId), beforeCommit));
     }
 
     ByteStream openBytes(ResponseHead head) {
+        return openBytes(head, null);
+    }
+
+    private ByteStream openBytes(ResponseHead head, DefaultByteStream taken) {
         checkCanHandOff(head);
         if (head != null) {
             head.applyTo(response);
@@ -362,7 +446,7 @@ public final class Handoff {
         if (response.getContentType() == null) {
             response.setContentType("application/octet-stream");
         }
-        return opened(open(options.heartbeatFrame(), null, DefaultByteStream::new, null));
+        return opened(open(options.heartbeatFrame(), null, taken, DefaultByteStream::new, null));
     }
 
     private <T extends ConnectionHandle> T opened(T handle) {
@@ -502,8 +586,11 @@ public final class Handoff {
         return exchange;
     }
 
-    /** Starts async processing, binds a connection to the response, and commits the head. */
-    private <T extends ConnectionHandle> T open(byte[] heartbeatOpen, byte[] heartbeatClose,
+    /**
+     * Starts async processing, binds a connection to the response (a new one, or the one of {@code taken}, an
+     * unattached stream this request took, which adopts this handoff's options), and commits the head.
+     */
+    private <T extends ConnectionHandle> T open(byte[] heartbeatOpen, byte[] heartbeatClose, T taken,
             Function<Connection, T> handleFor, Consumer<? super T> beforeCommit) {
         ServletOutputStream out;
         try {
@@ -515,12 +602,18 @@ public final class Handoff {
             throw new UncheckedIOException("the response's output stream is not available", e);
         }
         Exchange ex = exchange();
-        Connection connection = new Connection(describe(), options, heartbeatOpen, heartbeatClose, System::nanoTime);
+        Connection connection;
+        T handle;
+        if (taken == null) {
+            connection = new Connection(describe(), options, heartbeatOpen, heartbeatClose, System::nanoTime);
+            handle = handleFor.apply(connection);
+        } else {
+            connection = taken.connection();
+            connection.adopt(describe(), options, heartbeatOpen);
+            handle = taken;
+        }
         request.setAttribute(HANDED_OFF_ATTRIBUTE, connection.id());
-        ServletTransport transport = new ServletTransport(ex, out, connection);
-        ex.attach(connection);
-        connection.start(transport);
-        T handle = handleFor.apply(connection);
+        ServletTransport transport = ServletTransport.bind(ex, out, connection);
         try {
             if (beforeCommit != null) {
                 beforeCommit.accept(handle);

@@ -31,8 +31,11 @@ final class InternalAccess implements ApiAccess.Api {
     }
 
     @Override
-    public DefaultSseStream openSse(Handoff handoff, Consumer<DefaultSseStream> beforeCommit) {
-        return handoff.sse(beforeCommit);
+    public DefaultSseStream openSse(Handoff handoff, SseStream unattached, Consumer<DefaultSseStream> beforeCommit) {
+        if (unattached != null && !(unattached instanceof DefaultSseStream)) {
+            throw new IllegalArgumentException("not a stream made by Handoff.unattachedSse(...): " + unattached);
+        }
+        return handoff.sse((DefaultSseStream) unattached, beforeCommit);
     }
 
     @Override

@@ -35,6 +35,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -206,6 +207,19 @@ public final class StreamRegistry implements AutoCloseable {
      *         (403), over the per-client limit (429), over another limit or shutting down (503)
      */
     public SseStream subscribe(Handoff handoff, String... topics) {
+        return subscribe(handoff, null, topics);
+    }
+
+    /**
+     * As {@link #subscribe(Handoff, String...)}, onto a stream made before the request was handed off
+     * ({@link Handoff#unattachedSse}): what was sent to it goes out first, then the catch-up, then live events.
+     * Refused (the same exceptions), the stream is left as it was, for the caller to end.
+     */
+    public SseStream subscribe(Handoff handoff, SseStream unattached, String... topics) {
+        if (unattached != null && !Handoff.isUnattached(unattached)) {
+            throw new IllegalArgumentException("not an unattached stream (Handoff.unattachedSse), or a request took "
+                    + "it already: " + unattached);
+        }
         List<String> names = requestedTopics(topics);
         HttpServletRequest request = ApiAccess.api().request(handoff);
         for (String topic : names) {
@@ -221,48 +235,75 @@ public final class StreamRegistry implements AutoCloseable {
         if (refusal != null) {
             throw refused(refusal.refusal(), refusal.message());
         }
-        Member[] registered = new Member[1];
-        boolean[] stopping = new boolean[1];
+        Joining joining = new Joining(key, request, names);
         DefaultSseStream stream;
         try {
-            stream = ApiAccess.api().openSse(handoff.options(o -> streamOptions.apply(o).withScheduler(scheduler)), s -> {
-                // Subscribed before the headers go out: a client that sees the response start misses no event.
-                Member member = new Member(s, key, request, fanOut.stripeOf(s.id()), rings, fanOut);
-                s.connection().countBytesInto(bytesWritten);
-                List<FanOut.Stripe> toStart = FanOut.newStartList();
-                synchronized (lock) {
-                    stopping[0] = state != State.OPEN;
-                    members.put(member.id(), member);
-                    attachLocked(member, names, s.lastEventId().orElse(null), toStart);
-                }
-                registered[0] = member;
-                opened.increment();
-                fanOut.start(toStart);
-            });
+            stream = ApiAccess.api().openSse(handoff.options(o -> streamOptions.apply(o).withScheduler(scheduler)),
+                    unattached, joining::register);
         } catch (RuntimeException e) {
-            if (registered[0] == null) {
+            joining.handoffFailed(e);
+            throw e;
+        }
+        joining.opened(stream);
+        return stream;
+    }
+
+    /**
+     * One subscribe on its way: the stream is registered before its head is committed (a client that sees the
+     * response start misses no event), and the books are put right if the handoff then fails.
+     */
+    private final class Joining {
+        private final String key;
+        private final HttpServletRequest request;
+        private final List<String> names;
+        private Member member;
+        /** A shutdown began while this request was on its way: it did not see this stream. */
+        private boolean stopping;
+
+        Joining(String key, HttpServletRequest request, List<String> names) {
+            this.key = key;
+            this.request = request;
+            this.names = names;
+        }
+
+        /** On the request's thread, once the stream exists and before its head is committed. */
+        void register(DefaultSseStream s) {
+            Member m = new Member(s, key, request, fanOut.stripeOf(s.id()), rings, fanOut);
+            s.connection().countBytesInto(bytesWritten);
+            List<FanOut.Stripe> toStart = FanOut.newStartList();
+            synchronized (lock) {
+                stopping = state != State.OPEN;
+                members.put(m.id(), m);
+                attachLocked(m, names, s.lastEventId().orElse(null), toStart);
+            }
+            member = m;
+            opened.increment();
+            fanOut.start(toStart);
+        }
+
+        void handoffFailed(RuntimeException e) {
+            if (member == null) {
                 synchronized (lock) {
                     releaseLocked(key, names);
                 }
             } else {
                 // Committing failed after the stream was registered; the handoff ended the stream.
-                Member m = registered[0];
-                m.stream.abort(CloseReason.ERROR, "the handoff failed: " + e);
-                ended(m, m.stream.closeStatus().orElseThrow(), false);
+                member.stream.abort(CloseReason.ERROR, "the handoff failed: " + e);
+                ended(member, member.stream.closeStatus().orElseThrow(), false);
             }
-            throw e;
         }
-        Member member = registered[0];
-        notify(l -> l.onOpen(member));
-        for (String topic : names) {
-            notify(l -> l.onSubscribe(member, topic));
+
+        void opened(DefaultSseStream stream) {
+            Member m = member;
+            tellListeners(l -> l.onOpen(m));
+            for (String topic : names) {
+                tellListeners(l -> l.onSubscribe(m, topic));
+            }
+            stream.onClose(status -> ended(m, status, true));
+            if (stopping) {
+                stream.close(CloseReason.SHUTDOWN, "the registry is shutting down");
+            }
         }
-        stream.onClose(status -> ended(member, status, true));
-        if (stopping[0]) {
-            // A shutdown began while this request was on its way: it did not see this stream.
-            stream.close(CloseReason.SHUTDOWN, "the registry is shutting down");
-        }
-        return stream;
     }
 
     /**
@@ -299,7 +340,7 @@ public final class StreamRegistry implements AutoCloseable {
             throw refused(Refusal.TOPIC_LIMIT, "topic '" + topic + "' already has its maximum of " + maxPerTopic
                     + " subscribers; retry later");
         }
-        notify(l -> l.onSubscribe(member, topic));
+        tellListeners(l -> l.onSubscribe(member, topic));
         return true;
     }
 
@@ -322,7 +363,7 @@ public final class StreamRegistry implements AutoCloseable {
             member.topicsChanged();
         }
         fanOut.start(toStart);
-        notify(l -> l.onUnsubscribe(member, topic));
+        tellListeners(l -> l.onUnsubscribe(member, topic));
         return true;
     }
 
@@ -513,9 +554,9 @@ public final class StreamRegistry implements AutoCloseable {
             return; // Listeners never heard of this stream: it failed before onOpen.
         }
         for (String topic : names) {
-            notify(l -> l.onUnsubscribe(member, topic));
+            tellListeners(l -> l.onUnsubscribe(member, topic));
         }
-        notify(l -> l.onClose(member, status));
+        tellListeners(l -> l.onClose(member, status));
     }
 
     // ------------------------------------------------------------------ events
@@ -630,7 +671,7 @@ public final class StreamRegistry implements AutoCloseable {
     private HandoffRejectedException refused(Refusal refusal, String message) {
         refusals.get(refusal).increment();
         log.debug("refused ({}): {}", refusal, message);
-        notify(l -> l.onRefused(refusal, message));
+        tellListeners(l -> l.onRefused(refusal, message));
         return new HandoffRejectedException(refusal.status(), message, refusal.isTemporary() ? retryAfter : null);
     }
 
@@ -761,7 +802,7 @@ public final class StreamRegistry implements AutoCloseable {
 
     // ------------------------------------------------------------------ helpers
 
-    private void notify(java.util.function.Consumer<RegistryListener> call) {
+    private void tellListeners(Consumer<RegistryListener> call) {
         for (RegistryListener l : listeners) {
             try {
                 call.accept(l);

@@ -10,7 +10,8 @@
  *
  * <p>May use {@code dev.handoff.core} and, of the engine, only this seam:
  * <ul>
- *   <li>{@code ApiAccess}: {@code openSse(handoff, beforeCommit)} (subscribe before the head is committed),
+ *   <li>{@code ApiAccess}: {@code openSse(handoff, unattached, beforeCommit)} (subscribe before the head is
+ *       committed, onto a new stream or an unattached one),
  *       {@code request(handoff)}, {@code frame(event)};</li>
  *   <li>{@code DefaultSseStream} and its {@code connection()}: {@code Connection.offerWithin} (queue a frame
  *       within a bound, or be called back when there is room), {@code offerShared}, {@code queueBound},

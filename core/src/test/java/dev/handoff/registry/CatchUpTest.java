@@ -41,7 +41,7 @@ class CatchUpTest {
     private long maxQueued;
 
     CatchUpTest() {
-        connection.start(transport);
+        transport.startOn(connection);
         connection.onWritePossible(); // The container's first call: the writer is idle from here.
         member = RegistryParts.member(connection, fanOut, lock, () -> seq);
     }

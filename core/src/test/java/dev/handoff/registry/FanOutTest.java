@@ -34,7 +34,7 @@ class FanOutTest {
         final Topic.Subscription subscription;
 
         Stream(long joinedAfter) {
-            connection.start(transport);
+            transport.startOn(connection);
             connection.onWritePossible();
             member = RegistryParts.member(connection, fanOut, lock, () -> seq);
             subscription = new Topic.Subscription(member, topic, joinedAfter);

@@ -49,7 +49,7 @@ public final class HandoffStreams {
 
     /** An SSE stream the application feeds itself (it is not in the registry). */
     public EventStream sse() {
-        return new PendingEventStream(maxBufferedBytes, encoder, List.of());
+        return new SpringEventStream(Handoff.unattachedSse(maxBufferedBytes), encoder, List.of());
     }
 
     /**
@@ -60,12 +60,12 @@ public final class HandoffStreams {
         if (topics.length == 0) {
             throw new IllegalArgumentException("subscribe needs at least one topic");
         }
-        return new PendingEventStream(maxBufferedBytes, encoder, List.of(topics));
+        return new SpringEventStream(Handoff.unattachedSse(maxBufferedBytes), encoder, List.of(topics));
     }
 
     /** A raw chunked stream, for example {@code application/x-ndjson}; a Content-Type the controller set wins. */
     public ByteStream stream(String contentType) {
-        return new PendingByteStream(maxBufferedBytes, Objects.requireNonNull(contentType, "contentType"));
+        return Handoff.unattachedStream(Objects.requireNonNull(contentType, "contentType"), maxBufferedBytes);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.handoff.spring;
 
 import dev.handoff.core.ByteStream;
+import dev.handoff.core.CloseReason;
 import dev.handoff.core.Handoff;
 import dev.handoff.core.SseStream;
 import dev.handoff.core.StreamHandle;
@@ -44,7 +45,9 @@ final class StreamReturnValueHandler implements HandlerMethodReturnValueHandler 
     public void handleReturnValue(Object value, MethodParameter returnType, ModelAndViewContainer mavContainer,
             NativeWebRequest webRequest) {
         mavContainer.setRequestHandled(true);
-        if (!(value instanceof PendingStream<?> pending)) {
+        StreamHandle unattached = value instanceof SpringEventStream events ? events.stream
+                : value instanceof StreamHandle stream && Handoff.isUnattached(stream) ? stream : null;
+        if (unattached == null) {
             // null, or a stream the method opened itself with Handoff.from(request): nothing left to do.
             return;
         }
@@ -56,19 +59,20 @@ final class StreamReturnValueHandler implements HandlerMethodReturnValueHandler 
         Handoff handoff = Handoff.isAvailable(request) ? Handoff.from(request) : Handoff.of(request, response);
         handoff.startAsyncWith(() -> startAsync(webRequest, request, response));
         try {
-            if (pending instanceof PendingEventStream events) {
-                SseStream real = events.topics.isEmpty() ? handoff.sse()
-                        : registry.subscribe(handoff, events.topics.toArray(String[]::new));
-                events.attach(real);
-            } else if (pending instanceof PendingByteStream bytes) {
-                if (response.getContentType() == null) {
-                    response.setContentType(bytes.contentType);
+            if (value instanceof SpringEventStream events) {
+                if (events.topics.isEmpty()) {
+                    handoff.attach(events.stream);
+                } else {
+                    registry.subscribe(handoff, events.stream, events.topics.toArray(String[]::new));
                 }
-                ByteStream real = handoff.stream();
-                bytes.attach(real);
+            } else if (unattached instanceof ByteStream bytes) {
+                handoff.attach(bytes);
+            } else {
+                handoff.attach((SseStream) unattached);
             }
         } catch (RuntimeException e) {
-            pending.fail(e);
+            // The request was not handed off onto it: the stream ends without ever opening.
+            unattached.abort(CloseReason.ERROR, "the stream never opened: " + e);
             throw e;
         }
     }

@@ -3,6 +3,7 @@ package dev.handoff.core.internal;
 import dev.handoff.core.Handoff;
 import dev.handoff.core.ResponseHead;
 import dev.handoff.core.SseEvent;
+import dev.handoff.core.SseStream;
 import dev.handoff.core.StreamScheduler;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -33,10 +34,11 @@ public final class ApiAccess {
         void completeWithoutBody(Handoff handoff);
 
         /**
-         * Partial-mode SSE for the registry: {@code beforeCommit} runs once the stream exists and before its
-         * head is committed, so that the client sees the response start only once it is subscribed.
+         * Partial-mode SSE for the registry, onto a new stream or onto {@code unattached} (from
+         * {@code Handoff.unattachedSse}, or null): {@code beforeCommit} runs once the stream exists and before
+         * its head is committed, so that the client sees the response start only once it is subscribed.
          */
-        DefaultSseStream openSse(Handoff handoff, Consumer<DefaultSseStream> beforeCommit);
+        DefaultSseStream openSse(Handoff handoff, SseStream unattached, Consumer<DefaultSseStream> beforeCommit);
 
         /** A length known before the body streams (a proxied backend's). */
         ResponseHead contentLength(ResponseHead head, long length);

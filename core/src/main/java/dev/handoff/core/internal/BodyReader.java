@@ -479,11 +479,6 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
                 (clock.getAsLong() - startedNanos) / 1_000_000, bytes);
     }
 
-    /** The reader loop's state, for the tests of its rules. */
-    OwnerLoop.State state() {
-        return reader.state();
-    }
-
     @Override
     public String toString() {
         synchronized (lock) {

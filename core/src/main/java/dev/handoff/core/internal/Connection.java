@@ -5,6 +5,7 @@ import dev.handoff.core.CloseStatus;
 import dev.handoff.core.QueueFullException;
 import dev.handoff.core.StreamClosedException;
 import dev.handoff.core.StreamOptions;
+import dev.handoff.core.StreamScheduler;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -99,24 +100,28 @@ public final class Connection implements Timed {
 
     // ---- Fixed at construction.
     private final long id = IDS.incrementAndGet();
-    private final String description;
-    private final StreamOptions options;
-    /** Written when a heartbeat is due; null for no heartbeat. */
-    private final byte[] heartbeatOpen;
-    /** Written one tick later, or before the next write, to finish the heartbeat; null if it is one piece. */
+    /** Written one tick after the heartbeat's first bytes to finish it; null if it is one piece. */
     private final byte[] heartbeatClose;
     private final LongSupplier nanoClock;
     private final long openedNanos;
-    private final long heartbeatNanos;
-    private final long idleTimeoutNanos;
-    private final long writeTimeoutNanos;
     private final CompletableFuture<CloseStatus> closed = new CompletableFuture<>();
     /** Set once, before any write can reach the container (see {@link #start}). */
     private volatile Transport transport;
 
     // ---- Guarded by lock: touched by producers, the writer, container callbacks and the scheduler.
     private final Object lock = new Object();
+    // The stream's settings: fixed at construction, or, for a stream made unattached, replaced once by
+    // adopt() when a request takes it (before start(), which puts it on the scheduler).
+    private String description;
+    private StreamOptions options;
+    /** Written when a heartbeat is due; null for no heartbeat. */
+    private byte[] heartbeatOpen;
+    private long heartbeatNanos;
+    private long idleTimeoutNanos;
+    private long writeTimeoutNanos;
     private final OutboundQueue queue;
+    /** The scheduler whose sweep ticks this stream, from start() to the end; null for none. */
+    private StreamScheduler timers;
     /** A graceful close was asked for: end with this once the queue is drained. */
     private CloseStatus closing;
     /** How the stream ended; null while open. */
@@ -161,33 +166,62 @@ public final class Connection implements Timed {
      */
     public Connection(String description, StreamOptions options, byte[] heartbeatOpen, byte[] heartbeatClose,
             LongSupplier nanoClock) {
+        this.heartbeatClose = heartbeatClose;
+        this.nanoClock = nanoClock;
+        this.openedNanos = nanoClock.getAsLong();
+        this.queue = new OutboundQueue(options.maxQueuedBytes(), options.overflow());
+        synchronized (lock) {
+            settingsLocked(description, options, heartbeatOpen, openedNanos);
+        }
+    }
+
+    private void settingsLocked(String description, StreamOptions options, byte[] heartbeatOpen, long now) {
         this.description = description;
         this.options = options;
         this.heartbeatOpen = heartbeatOpen;
-        this.heartbeatClose = heartbeatClose;
-        this.nanoClock = nanoClock;
-        this.queue = new OutboundQueue(options.maxQueuedBytes(), options.overflow());
         this.heartbeatNanos = options.heartbeat().toNanos();
         this.idleTimeoutNanos = options.idleTimeout().toNanos();
         this.writeTimeoutNanos = options.writeTimeout().toNanos();
-        this.openedNanos = nanoClock.getAsLong();
-        this.waitingSinceNanos = openedNanos;
-        this.lastWriteNanos = openedNanos;
-        this.lastApplicationWriteNanos = openedNanos;
+        this.waitingSinceNanos = now;
+        this.lastWriteNanos = now;
+        this.lastApplicationWriteNanos = now;
+        queue.rebound(options.maxQueuedBytes(), options.overflow());
+    }
+
+    /**
+     * A stream made before its request (unattached) takes the settings of the request that takes it: its
+     * description, options (queue bound and overflow policy for later writes, heartbeat, time-outs counted
+     * from now, scheduler) and heartbeat bytes. What was queued meanwhile stays queued, ahead of later writes.
+     * Called once, before {@link #start}.
+     */
+    public void adopt(String description, StreamOptions options, byte[] heartbeatOpen) {
+        synchronized (lock) {
+            settingsLocked(description, options, heartbeatOpen, nanoClock.getAsLong());
+        }
     }
 
     /**
      * Attaches the transport. Writes queued before this wait for the first {@link #onWritePossible()},
-     * which the container sends once the write listener is set.
+     * which the container sends once the write listener is set. A stream that ended before (an unattached
+     * stream closed or aborted before a request took it) ends its response at once.
      */
-    public void start(Transport transport) {
-        this.transport = transport;
-        if (needsTimers()) {
-            ApiAccess.api().register(options.scheduler(), this);
+    void start(Transport transport) {
+        boolean ended;
+        synchronized (lock) {
+            this.transport = transport;
+            ended = status != null;
+            if (!ended && needsTimersLocked()) {
+                // Under the lock: an end decided later unregisters after this; one decided before skips it.
+                timers = options.scheduler();
+                ApiAccess.api().register(timers, this);
+            }
+        }
+        if (ended) {
+            completeTransport();
         }
     }
 
-    private boolean needsTimers() {
+    private boolean needsTimersLocked() {
         return (heartbeatOpen != null && heartbeatNanos > 0) || idleTimeoutNanos > 0 || writeTimeoutNanos > 0;
     }
 
@@ -613,14 +647,18 @@ public final class Connection implements Timed {
         final List<Write> discarded;
         final List<Consumer<CloseStatus>> callbacks;
         final boolean completeTransport;
+        final StreamScheduler scheduler;
+        final String description;
 
         Ending(CloseStatus status, Throwable cause, List<Write> discarded, List<Consumer<CloseStatus>> callbacks,
-                boolean completeTransport) {
+                boolean completeTransport, StreamScheduler scheduler, String description) {
             this.status = status;
             this.cause = cause;
             this.discarded = discarded;
             this.callbacks = callbacks;
             this.completeTransport = completeTransport;
+            this.scheduler = scheduler;
+            this.description = description;
         }
     }
 
@@ -644,7 +682,7 @@ public final class Connection implements Timed {
         boolean complete = unowned && !transportComplete;
         List<Consumer<CloseStatus>> toRun = callbacks;
         callbacks = null;
-        return new Ending(end, cause, discarded, toRun, complete);
+        return new Ending(end, cause, discarded, toRun, complete, timers, description);
     }
 
     /** Carries out an {@link Ending}, outside the lock. */
@@ -656,8 +694,8 @@ public final class Connection implements Timed {
         if (ending.completeTransport) {
             completeTransport();
         }
-        if (needsTimers()) {
-            ApiAccess.api().unregister(options.scheduler(), this);
+        if (ending.scheduler != null) {
+            ApiAccess.api().unregister(ending.scheduler, this);
         }
         logEnd(ending);
         // Callbacks first: whoever waits on whenClosed() finds their bookkeeping (a registry's counts) done.
@@ -695,7 +733,7 @@ public final class Connection implements Timed {
         CloseStatus s = ending.status;
         long ms = millis(nanoClock.getAsLong() - openedNanos);
         String format = "stream {} {} ended: {} after {} ms, {} bytes in {} writes";
-        Object[] args = {id, description, s, ms, bytesWritten, writesDone};
+        Object[] args = {id, ending.description, s, ms, bytesWritten, writesDone};
         switch (s.reason()) {
             case ERROR -> {
                 if (ending.cause != null) {
@@ -753,11 +791,6 @@ public final class Connection implements Timed {
         synchronized (lock) {
             return queue.bytes();
         }
-    }
-
-    /** The writer loop's state, for the tests of its rules. */
-    OwnerLoop.State writerState() {
-        return writer.state();
     }
 
     /** Under the lock: a closing stream (its last bytes still draining) counts as closed for writers. */

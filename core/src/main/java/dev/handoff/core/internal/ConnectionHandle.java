@@ -5,20 +5,34 @@ import dev.handoff.core.CloseStatus;
 import dev.handoff.core.StreamHandle;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /** The lifecycle half of every stream handle, delegated to its {@link Connection}. */
 public abstract class ConnectionHandle implements StreamHandle {
 
     final Connection connection;
+    /** True from its making to its taking for a stream made before its request (unattached). */
+    private final AtomicBoolean unattached;
 
     /** The stream's connection: its queue and writer. */
     public Connection connection() {
         return connection;
     }
 
-    ConnectionHandle(Connection connection) {
+    ConnectionHandle(Connection connection, boolean unattached) {
         this.connection = connection;
+        this.unattached = new AtomicBoolean(unattached);
+    }
+
+    /** Whether this stream was made before its request and no request has taken it yet. */
+    public boolean isUnattached() {
+        return unattached.get();
+    }
+
+    /** A request takes this unattached stream: true once, for the first taker; false if it was never unattached. */
+    public boolean take() {
+        return unattached.compareAndSet(true, false);
     }
 
     @Override
@@ -68,6 +82,6 @@ public abstract class ConnectionHandle implements StreamHandle {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + connection + "]";
+        return getClass().getSimpleName() + "[" + (isUnattached() ? "unattached, " : "") + connection + "]";
     }
 }

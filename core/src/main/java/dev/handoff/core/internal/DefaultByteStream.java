@@ -7,8 +7,24 @@ import java.util.concurrent.CompletionStage;
 
 public final class DefaultByteStream extends ConnectionHandle implements ByteStream {
 
+    /** For a stream made before its request: the Content-Type it sends where the application set none. */
+    private final String contentType;
+
+    /** A stream for a request. */
     public DefaultByteStream(Connection connection) {
-        super(connection);
+        super(connection, false);
+        this.contentType = null;
+    }
+
+    /** A stream made before its request, to send {@code contentType} where the response has none. */
+    public DefaultByteStream(Connection connection, String contentType) {
+        super(connection, true);
+        this.contentType = contentType;
+    }
+
+    /** The Content-Type given when it was made unattached; null for one made for a request. */
+    public String contentType() {
+        return contentType;
     }
 
     @Override

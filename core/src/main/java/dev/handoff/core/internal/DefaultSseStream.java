@@ -8,10 +8,22 @@ import java.util.concurrent.CompletionStage;
 
 public final class DefaultSseStream extends ConnectionHandle implements SseStream {
 
-    private final String lastEventId;
+    /** The request's {@code Last-Event-ID}: set when the stream is made for a request, or when one takes it. */
+    private volatile String lastEventId;
 
+    /** A stream for a request that carries {@code lastEventId} (or null). */
     public DefaultSseStream(Connection connection, String lastEventId) {
-        super(connection);
+        super(connection, false);
+        this.lastEventId = lastEventId;
+    }
+
+    /** A stream made before its request: see {@link #take()}. */
+    public DefaultSseStream(Connection connection) {
+        super(connection, true);
+    }
+
+    /** The {@code Last-Event-ID} of the request that took this unattached stream. */
+    public void takenWith(String lastEventId) {
         this.lastEventId = lastEventId;
     }
 

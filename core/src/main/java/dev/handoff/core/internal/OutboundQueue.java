@@ -25,8 +25,8 @@ final class OutboundQueue {
     }
 
     private final ArrayDeque<Write> writes = new ArrayDeque<>();
-    private final int bound;
-    private final OverflowPolicy policy;
+    private int bound;
+    private OverflowPolicy policy;
     private long bytes;
     private List<Write> dropped;
 
@@ -76,6 +76,12 @@ final class OutboundQueue {
     void push(Write write) {
         writes.addLast(write);
         bytes += write.length();
+    }
+
+    /** New admission rules for later offers (a stream taken by a request adopts its options); what is queued stays. */
+    void rebound(int bound, OverflowPolicy policy) {
+        this.bound = bound;
+        this.policy = policy;
     }
 
     /** Removes and returns the oldest write, or null when empty. */

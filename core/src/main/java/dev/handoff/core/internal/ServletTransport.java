@@ -15,10 +15,22 @@ public final class ServletTransport implements Transport, WriteListener {
     private final ServletOutputStream out;
     private final Connection connection;
 
-    public ServletTransport(Exchange exchange, ServletOutputStream out, Connection connection) {
+    private ServletTransport(Exchange exchange, ServletOutputStream out, Connection connection) {
         this.exchange = exchange;
         this.out = out;
         this.connection = connection;
+    }
+
+    /**
+     * Binds the connection to the exchange's response: the exchange reports its async events to it, and its
+     * writes go to {@code out}. The caller sets the returned listener on {@code out} once the head is
+     * committed.
+     */
+    public static ServletTransport bind(Exchange exchange, ServletOutputStream out, Connection connection) {
+        ServletTransport transport = new ServletTransport(exchange, out, connection);
+        exchange.attach(connection);
+        connection.start(transport);
+        return transport;
     }
 
     // ---- Transport: called by the connection's writer.

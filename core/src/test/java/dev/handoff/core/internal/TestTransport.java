@@ -86,6 +86,11 @@ public final class TestTransport implements Transport {
         }
     }
 
+    /** Attaches this transport to {@code connection}, as a handoff does (for tests outside the engine's package). */
+    public void startOn(Connection connection) {
+        connection.start(this);
+    }
+
     public String text() {
         synchronized (written) {
             return written.toString(StandardCharsets.UTF_8);
