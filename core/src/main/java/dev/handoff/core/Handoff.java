@@ -613,6 +613,10 @@ public final class Handoff {
             handle = taken;
         }
         request.setAttribute(HANDED_OFF_ATTRIBUTE, connection.id());
+        if (options.socketSendBuffer() > 0) {
+            // Before anything is written: a client that stops reading shows in the queue within about this much.
+            ex.capSendBuffer(options.socketSendBuffer());
+        }
         ServletTransport transport = ServletTransport.bind(ex, out, connection);
         try {
             if (beforeCommit != null) {

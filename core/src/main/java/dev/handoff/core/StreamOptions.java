@@ -20,12 +20,18 @@ import java.util.Objects;
  *   <tr><td>writeTimeout</td><td>30 s</td><td>close as a slow consumer when queued bytes made no progress this long</td></tr>
  *   <tr><td>maxLastEventIdLength</td><td>256</td><td>longest accepted {@code Last-Event-ID}, in characters</td></tr>
  *   <tr><td>minBodyRate</td><td>1 KiB/s over 10 s</td><td>slowest request body accepted (408 below); 0 turns it off</td></tr>
+ *   <tr><td>socketSendBuffer</td><td>64 KiB</td><td>the kernel's send buffer for the stream's connection (HTTP/1 on
+ *       Tomcat and Jetty); 0 leaves the system's, which grows to megabytes</td></tr>
  * </table>
  */
 public final class StreamOptions {
 
+    /** The default of {@link #socketSendBuffer()}: 64 KiB (Linux then reserves twice that for the socket). */
+    public static final int DEFAULT_SOCKET_SEND_BUFFER = 64 * 1024;
+
     private static final StreamOptions DEFAULTS = new StreamOptions(64 * 1024, OverflowPolicy.DISCONNECT,
-            Duration.ofSeconds(15), null, Duration.ZERO, Duration.ofSeconds(30), 256, null, 1024, Duration.ofSeconds(10));
+            Duration.ofSeconds(15), null, Duration.ZERO, Duration.ofSeconds(30), 256, null, 1024, Duration.ofSeconds(10),
+            DEFAULT_SOCKET_SEND_BUFFER);
 
     private final int maxQueuedBytes;
     private final OverflowPolicy overflow;
@@ -37,10 +43,11 @@ public final class StreamOptions {
     private final StreamScheduler scheduler;
     private final long minBodyRate;
     private final Duration minBodyRateWindow;
+    private final int socketSendBuffer;
 
     private StreamOptions(int maxQueuedBytes, OverflowPolicy overflow, Duration heartbeat, byte[] heartbeatFrame,
             Duration idleTimeout, Duration writeTimeout, int maxLastEventIdLength, StreamScheduler scheduler,
-            long minBodyRate, Duration minBodyRateWindow) {
+            long minBodyRate, Duration minBodyRateWindow, int socketSendBuffer) {
         this.maxQueuedBytes = maxQueuedBytes;
         this.overflow = overflow;
         this.heartbeat = heartbeat;
@@ -51,6 +58,7 @@ public final class StreamOptions {
         this.scheduler = scheduler;
         this.minBodyRate = minBodyRate;
         this.minBodyRateWindow = minBodyRateWindow;
+        this.socketSendBuffer = socketSendBuffer;
     }
 
     /** The defaults listed in the class description. */
@@ -108,18 +116,21 @@ public final class StreamOptions {
             throw new IllegalArgumentException("maxQueuedBytes must be at least 1: " + bytes);
         }
         return new StreamOptions(bytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
+                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     public StreamOptions withOverflow(OverflowPolicy policy) {
         return new StreamOptions(maxQueuedBytes, Objects.requireNonNull(policy, "policy"), heartbeat, heartbeatFrame,
-                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
+                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     /** Heartbeat interval; {@link Duration#ZERO} turns heartbeats off. A heartbeat is skipped when something was written within the interval. */
     public StreamOptions withHeartbeat(Duration interval) {
         return new StreamOptions(maxQueuedBytes, overflow, nonNegative("heartbeat", interval), heartbeatFrame,
-                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
+                idleTimeout, writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     /**
@@ -132,13 +143,15 @@ public final class StreamOptions {
             throw new IllegalArgumentException("heartbeat frame must not be empty");
         }
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, copy, idleTimeout, writeTimeout,
-                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
+                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     /** Close with {@link CloseReason#IDLE_TIMEOUT} when the application wrote nothing for this long; zero turns it off. */
     public StreamOptions withIdleTimeout(Duration timeout) {
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, nonNegative("idleTimeout", timeout),
-                writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
+                writeTimeout, maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     /**
@@ -147,7 +160,8 @@ public final class StreamOptions {
      */
     public StreamOptions withWriteTimeout(Duration timeout) {
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout,
-                nonNegative("writeTimeout", timeout), maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow);
+                nonNegative("writeTimeout", timeout), maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     /** Longest {@code Last-Event-ID} accepted, in characters; a longer one is refused with 400. */
@@ -156,7 +170,8 @@ public final class StreamOptions {
             throw new IllegalArgumentException("maxLastEventIdLength must be at least 1: " + length);
         }
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                length, scheduler, minBodyRate, minBodyRateWindow);
+                length, scheduler, minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     /**
@@ -174,13 +189,37 @@ public final class StreamOptions {
             throw new IllegalArgumentException("minBodyRate window must be positive: " + window);
         }
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                maxLastEventIdLength, scheduler, bytesPerSecond, window);
+                maxLastEventIdLength, scheduler, bytesPerSecond, window, socketSendBuffer);
+    }
+
+    /**
+     * Caps the kernel's send buffer of the stream's connection ({@code SO_SNDBUF}) at {@code bytes}; 0 leaves the
+     * system's. Linux grows an uncapped buffer to megabytes for a client that stops reading, so the stream's
+     * queue only fills, and the {@linkplain #withWriteTimeout write time-out} only starts, once megabytes went
+     * into the kernel for nobody, copied at the healthy streams' expense. Capped, a stalled reader shows within
+     * about twice this many bytes. Applied on HTTP/1 connections on Tomcat and Jetty (an HTTP/2 connection
+     * carries other streams; other containers are left alone); a raw stream that carries bulk data far away
+     * (a proxy, a download) may want it larger or 0, since a connection moves at most about twice this per
+     * round trip.
+     */
+    public StreamOptions withSocketSendBuffer(int bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("socketSendBuffer must not be negative: " + bytes);
+        }
+        return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
+                maxLastEventIdLength, scheduler, minBodyRate, minBodyRateWindow, bytes);
+    }
+
+    /** The cap on the connection's kernel send buffer, in bytes; 0 for the system's. */
+    public int socketSendBuffer() {
+        return socketSendBuffer;
     }
 
     /** The scheduler that drives heartbeats and time-outs for the stream. */
     public StreamOptions withScheduler(StreamScheduler scheduler) {
         return new StreamOptions(maxQueuedBytes, overflow, heartbeat, heartbeatFrame, idleTimeout, writeTimeout,
-                maxLastEventIdLength, Objects.requireNonNull(scheduler, "scheduler"), minBodyRate, minBodyRateWindow);
+                maxLastEventIdLength, Objects.requireNonNull(scheduler, "scheduler"), minBodyRate, minBodyRateWindow,
+                socketSendBuffer);
     }
 
     private static Duration nonNegative(String name, Duration d) {
@@ -195,6 +234,7 @@ public final class StreamOptions {
     public String toString() {
         return "StreamOptions[maxQueuedBytes=" + maxQueuedBytes + ", overflow=" + overflow + ", heartbeat=" + heartbeat
                 + ", idleTimeout=" + idleTimeout + ", writeTimeout=" + writeTimeout + ", maxLastEventIdLength="
-                + maxLastEventIdLength + ", minBodyRate=" + minBodyRate + " B/s over " + minBodyRateWindow + "]";
+                + maxLastEventIdLength + ", minBodyRate=" + minBodyRate + " B/s over " + minBodyRateWindow
+                + ", socketSendBuffer=" + socketSendBuffer + "]";
     }
 }

@@ -256,8 +256,9 @@ public final class StreamingProxy implements AutoCloseable {
                 end(null);
                 return new ProxyRelay.Cancelling();
             }
+            // Bulk bytes: the system's send buffer (a cap would limit a far client to about twice it per round trip).
             ResponseHead head = handoff.options(o -> o.withHeartbeat(Duration.ZERO).withIdleTimeout(Duration.ZERO)
-                    .withMaxQueuedBytes(8 << 20)).respond(code);
+                    .withMaxQueuedBytes(8 << 20).withSocketSendBuffer(0)).respond(code);
             headers.forEach((name, value) -> {
                 if (name.equalsIgnoreCase("Content-Type")) {
                     head.contentType(value);

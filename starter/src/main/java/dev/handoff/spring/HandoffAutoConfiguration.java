@@ -74,6 +74,7 @@ public final class HandoffAutoConfiguration {
                 .withIdleTimeout(p.getIdleTimeout())
                 .withWriteTimeout(p.getWriteTimeout())
                 .withMaxLastEventIdLength(p.getMaxLastEventIdLength())
+                .withSocketSendBuffer(Math.toIntExact(p.getSocketSendBuffer().toBytes()))
                 .withMinBodyRate(p.getBody().getMinRate().toBytes(), p.getBody().getMinRateWindow())
                 .withScheduler(scheduler);
     }

@@ -1,6 +1,7 @@
 package dev.handoff.spring;
 
 import dev.handoff.core.OverflowPolicy;
+import dev.handoff.core.StreamOptions;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.core.Ordered;
@@ -27,6 +28,12 @@ public class HandoffProperties {
 
     /** Longest Last-Event-ID header accepted, in characters; longer ones get 400. */
     private int maxLastEventIdLength = 256;
+
+    /**
+     * Cap on the kernel's send buffer of a stream's HTTP/1 connection, so that a client that stops reading is
+     * seen within about twice this many bytes instead of megabytes. 0 leaves the system's. The proxy never caps.
+     */
+    private DataSize socketSendBuffer = DataSize.ofBytes(StreamOptions.DEFAULT_SOCKET_SEND_BUFFER);
 
     private final Scheduler scheduler = new Scheduler();
     private final Replay replay = new Replay();
@@ -338,6 +345,14 @@ public class HandoffProperties {
 
     public void setWriteTimeout(Duration writeTimeout) {
         this.writeTimeout = writeTimeout;
+    }
+
+    public DataSize getSocketSendBuffer() {
+        return socketSendBuffer;
+    }
+
+    public void setSocketSendBuffer(DataSize socketSendBuffer) {
+        this.socketSendBuffer = socketSendBuffer;
     }
 
     public int getMaxLastEventIdLength() {

@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 final class Control {
 
     /** What {@code /stats} said. */
-    record Stats(int subscribers, long heapUsed, int threads, long rss, int fds) {
+    record Stats(int subscribers, long heapUsed, int threads, long rss, int fds, long cpuNanos) {
     }
 
     private static final Pattern NUMBER = Pattern.compile("\"(\\w+)\":(-?\\d+)");
@@ -62,7 +62,7 @@ final class Control {
                 .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
         String b = r.body();
         return new Stats((int) number(b, "subscribers"), number(b, "heapUsed"), (int) number(b, "threads"),
-                number(b, "rss"), (int) number(b, "fds"));
+                number(b, "rss"), (int) number(b, "fds"), number(b, "cpuNanos"));
     }
 
     private static long number(String json, String name) throws IOException {

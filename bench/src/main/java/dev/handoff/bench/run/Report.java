@@ -102,6 +102,18 @@ final class Report {
         if (burst.isEmpty()) {
             return;
         }
+        md.append("\n## Bursts: CPU per delivered byte\n\n")
+                .append("1,000 streams; 4 rounds of 512 events of 4 KiB (2 MiB per stream per round), every client reading. ")
+                .append("Server CPU is the whole server process (container, pools, GC, JIT) over the counted rounds, from ")
+                .append("`/stats` before the first and after the last; a delivery is one event read by one client.\n\n")
+                .append("| server | healthy p99 ms | server CPU s | CPU µs per delivery | CPU ns per byte | all events |\n")
+                .append("|---|---:|---:|---:|---:|:---:|\n");
+        for (Result b : burst) {
+            md.append("| ").append(b.server).append(" | ").append(ms(b.fanoutP99)).append(" | ")
+                    .append(b.roundsCpuNanos < 0 ? "–" : num(b.roundsCpuNanos / 1e9)).append(" | ")
+                    .append(num(b.cpuMicrosPerDelivery())).append(" | ").append(num(b.cpuNanosPerByte())).append(" | ")
+                    .append(b.rounds == 0 ? "–" : b.complete() ? "yes" : "**no**").append(" |\n");
+        }
         md.append("\n## Stalled readers\n\n")
                 .append("1,000 streams; 4 rounds of 512 events of 4 KiB (2 MiB per stream per round). `stalled-1k`: every ")
                 .append("tenth client reads its head and then nothing (16 KiB receive buffer). Latency of the healthy ")
@@ -174,6 +186,12 @@ final class Report {
                 target(md, handoff + ": heap per stream ≤ 40 KiB (100k in 4 GiB)", h.heapPerStreamKiB(), "%.1f KiB",
                         h.heapPerStreamKiB() <= 40);
             });
+            find(handoff, "burst-1k").ifPresent(b -> find("blocking-virtual", "burst-1k").ifPresent(v -> {
+                target(md, handoff + ": CPU per delivered byte ≤ blocking-virtual's (bursts)", b.cpuNanosPerByte()
+                        / v.cpuNanosPerByte(), "%.2f×", b.cpuNanosPerByte() <= v.cpuNanosPerByte());
+                target(md, handoff + ": healthy p99 in bursts ≤ 0.8× blocking-virtual's", b.fanoutP99 / v.fanoutP99,
+                        "%.2f×", b.fanoutP99 <= 0.8 * v.fanoutP99 && b.complete());
+            }));
             find(handoff, "burst-1k").ifPresent(b -> find(handoff, "stalled-1k").ifPresent(s -> target(md, handoff
                     + ": healthy p99 with 10% stalled ≤ 1.2× without", s.fanoutP99 / b.fanoutP99, "%.2f×",
                     s.fanoutP99 <= 1.2 * b.fanoutP99 && s.complete())));

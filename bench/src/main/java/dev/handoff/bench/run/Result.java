@@ -29,6 +29,10 @@ final class Result {
     double publishCallP99 = Double.NaN;
     /** The CPU time of that call: the rest of its wall time it waited for a core. */
     double publishCallCpuP99 = Double.NaN;
+    /** The server process's CPU time over the counted rounds (every thread: container, pool, GC, JIT). */
+    long roundsCpuNanos = -1;
+    /** The bytes of the events counted in {@link #events} (deliveries to healthy clients). */
+    long deliveredBytes;
     double helloP50 = Double.NaN;
     double helloP99 = Double.NaN;
     long heapBase = -1;
@@ -50,6 +54,16 @@ final class Result {
     /** Every healthy client got every event of every round, in order. */
     boolean complete() {
         return rounds > 0 && connectionRounds > 0 && completeConnectionRounds == connectionRounds;
+    }
+
+    /** Server CPU microseconds per delivery of one event to one healthy client; NaN if not measured. */
+    double cpuMicrosPerDelivery() {
+        return roundsCpuNanos < 0 || events == 0 ? Double.NaN : roundsCpuNanos / 1000.0 / events;
+    }
+
+    /** Server CPU nanoseconds per delivered byte; NaN if not measured. */
+    double cpuNanosPerByte() {
+        return roundsCpuNanos < 0 || deliveredBytes == 0 ? Double.NaN : roundsCpuNanos / (double) deliveredBytes;
     }
 
     double heapPerStreamKiB() {

@@ -122,8 +122,12 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
         long[] calls = new long[rounds];
         long[] callCpu = new long[rounds];
         int done = 0;
+        long cpuAtStart = -1;
         // Round 0 warms the server and the client up; it is not counted.
         for (int round = 0; round <= rounds; round++) {
+            if (round == 1) {
+                cpuAtStart = control.stats(false).cpuNanos();
+            }
             progress.status("round " + round + " of " + rounds + ": " + events + " events of " + size + " B");
             int healthy = client.healthyOpen();
             long sent = System.nanoTime();
@@ -166,6 +170,11 @@ record Scenario(String name, int streams, double stalled, int rounds, int events
             }
         }
         r.rounds = done;
+        if (done > 0 && cpuAtStart >= 0) {
+            long cpuAtEnd = control.stats(false).cpuNanos();
+            r.roundsCpuNanos = cpuAtEnd < 0 ? -1 : cpuAtEnd - cpuAtStart;
+        }
+        r.deliveredBytes = r.events * size;
         long[] sorted = Result.sorted(latencies);
         r.fanoutP50 = Result.percentileMillis(sorted, 50);
         r.fanoutP99 = Result.percentileMillis(sorted, 99);

@@ -27,7 +27,14 @@ final class JvmStats {
         stats.put("rss", rssBytes());
         String[] fds = new File("/proc/self/fd").list();
         stats.put("fds", fds == null ? -1 : fds.length);
+        stats.put("cpuNanos", cpuNanos());
         return stats;
+    }
+
+    /** The CPU time of the whole process (every thread, GC and JIT included), or -1 where the JVM does not say. */
+    private static long cpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
     }
 
     private static long rssBytes() {

@@ -65,7 +65,7 @@ import org.slf4j.LoggerFactory;
  *                            nothing to write       past a WAIT (WOKEN)
  *  isReady() false           ise                    WAITING; the write         ise                      ise
  *                                                   time-out counts from now
- *  queue empty, flushed      ise                    IDLE, no isReady() asked   ise                      ise
+ *  queue empty, flushed      ise                    IDLE (isReady() true)      ise                      ise
  *  close(reason)             ends now, no           run: ends once drained     ends once drained,       -
  *                            container call                                    after onWritePossible
  *  abort, error, time-out    end: DONE, completes   end: goes round, ends      end: DONE, completes     -
@@ -77,9 +77,11 @@ import org.slf4j.LoggerFactory;
  *  ise              cannot happen: only the owner writes, so only it sees isReady() and its writes' results
  * </pre>
  *
- * <p>One cycle of the owner asks {@code isReady()} once, then makes one container call: a write of queued
- * bytes (small ones joined, see {@link #JOIN_BYTES}) or, with nothing left, a flush; after a flush with
- * nothing new queued it goes idle without asking again.
+ * <p>Every container call follows an {@code isReady()} that returned true, and so does going idle after a
+ * flush: on Tomcat that last {@code isReady()} is what registers for {@code onWritePossible} when the flush
+ * left bytes in its buffer (without it they would wait for the next write), so the writer is idle only once
+ * the container holds nothing. Queued writes are joined (see {@link #JOIN_BYTES}) to make fewer cycles; a
+ * close of an idle stream ends it without a container call.
  *
  * <p>A stream ends exactly once: the first of {@link #close}, {@link #abort}, a failed write, a container
  * event or a time-out decides the {@link CloseStatus}; the others find it decided and do nothing.
@@ -432,10 +434,6 @@ public final class Connection implements Timed {
             if (!writeOrFlush(out, next, joined)) {
                 return OwnerLoop.Next.DONE;
             }
-            if (next == null && nothingQueued()) {
-                // Flushed and nothing new: idle without asking isReady() again.
-                return OwnerLoop.Next.IDLE;
-            }
         }
     }
 
@@ -489,13 +487,6 @@ public final class Connection implements Timed {
             }
             failedByWriter(e);
             return false;
-        }
-    }
-
-    /** After a flush: whether the writer may go idle (nothing queued, no close waiting, not ended). */
-    private boolean nothingQueued() {
-        synchronized (lock) {
-            return queue.isEmpty() && closing == null && status == null;
         }
     }
 

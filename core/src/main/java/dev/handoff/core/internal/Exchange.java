@@ -52,6 +52,14 @@ public final class Exchange implements AsyncListener {
     }
 
     /** Completes the response; idempotent. */
+    /**
+     * Caps the kernel send buffer of this exchange's HTTP/1 connection (see {@link SendBuffer}); false where the
+     * container does not let us.
+     */
+    public boolean capSendBuffer(int bytes) {
+        return SendBuffer.cap(async.getRequest(), async.getResponse(), bytes);
+    }
+
     public void complete() {
         if (completed.compareAndSet(false, true)) {
             try {

@@ -99,19 +99,28 @@ class ConnectionTest {
     }
 
     @Test
-    void eachCycleAsksIsReadyOnceAndAnEmptyFlushedQueueAsksNothing() {
+    void aFlushIsFollowedByIsReadyAndAnIdleStreamClosesWithoutAContainerCall() {
         Connection c = started();
         int before = transport.isReadyCalls.get();
         send(c, "a");
-        assertThat(transport.isReadyCalls.get() - before).as("one before the write, one before the flush")
-                .isEqualTo(2);
-        c.onWritePossible();
-        assertThat(transport.isReadyCalls.get() - before).as("a wake with nothing to do writes nothing")
-                .isEqualTo(3);
+        assertThat(transport.isReadyCalls.get() - before).as("before the write, before the flush, and after it: "
+                + "Tomcat registers for onWritePossible there if the flush left bytes behind").isEqualTo(3);
         c.close(CloseReason.COMPLETED, "done");
         assertThat(transport.isReadyCalls.get() - before).as("closing an idle, flushed stream asks nothing")
                 .isEqualTo(3);
         assertThat(transport.completes.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aFlushTheContainerCouldNotFinishLeavesTheWriterWaitingForOnWritePossible() {
+        Connection c = started();
+        transport.readyAfterFlush = false;
+        send(c, "a");
+        assertThat(transport.flushes.get()).isEqualTo(1);
+        assertThat(c.toString()).as("not idle while the container still holds bytes").contains("writer WAITING");
+        transport.ready.set(true);
+        c.onWritePossible();
+        assertThat(c.toString()).contains("writer IDLE");
     }
 
     @Test

@@ -25,6 +25,8 @@ public final class TestTransport implements Transport {
     public final AtomicInteger completes = new AtomicInteger();
     public final AtomicInteger overlaps = new AtomicInteger();
     public volatile IOException failWrites;
+    /** False: the next flush leaves bytes behind, as a container whose socket took only part; isReady() turns false. */
+    public volatile boolean readyAfterFlush = true;
     public volatile Runnable insideIsReady;
     /** Runs when the writer completes the response, as the servlet transport completes its exchange. */
     public volatile Runnable onComplete;
@@ -72,6 +74,10 @@ public final class TestTransport implements Transport {
                 throw failWrites;
             }
             flushes.incrementAndGet();
+            if (!readyAfterFlush) {
+                readyAfterFlush = true;
+                ready.set(false);
+            }
         } finally {
             leave();
         }
