@@ -102,6 +102,6 @@ final class Member implements Subscriber {
 
     @Override
     public String toString() {
-        return "Subscriber[" + id() + " " + clientKey + " " + topics + "]";
+        return "Subscriber[" + id() + " " + clientKey + " " + topics + ", " + catchUp + "]";
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.handoff.core.CloseReason;
 import dev.handoff.core.CloseStatus;
+import dev.handoff.core.Handoff;
 import dev.handoff.core.HandoffRejectedException;
 import dev.handoff.core.OverflowPolicy;
 import dev.handoff.core.SseEvent;
@@ -64,6 +65,9 @@ class RegistryContainerTest {
         TestApp app = new TestApp()
                 .filterOptions(StreamOptions.defaults().withScheduler(scheduler))
                 .route("/sub", (req, resp) -> opened.add(registry.subscribe(req, req.getParameterValues("topic"))))
+                // A stream made before the handoff, as the starter's controllers make them.
+                .route("/sub-later", (req, resp) -> opened.add(registry.subscribe(Handoff.from(req),
+                        Handoff.unattachedSse(64 * 1024), req.getParameterValues("topic"))))
                 .route(HELLO, (req, resp) -> resp.getOutputStream().print("ok\n"));
         server = TestServer.start(app);
         System.out.println("[figures] container: " + server.name());
@@ -107,6 +111,37 @@ class RegistryContainerTest {
     private static String padded(long seq, int size) {
         String n = Long.toString(seq);
         return size <= n.length() ? n : n + " " + "x".repeat(size - n.length() - 1);
+    }
+
+    @Test
+    void aBurstOfLargeEventsPublishedAsFastAsPossibleReachesEverySubscriber() throws Exception {
+        // The bench's burst in small, on streams made before the handoff as the starter's are: runs of 4 KiB
+        // events published far faster than the clients read, with a ring that holds them all, so that streams
+        // fall behind onto the ring and catch up; every client must end at the last event.
+        int subscribers = 200;
+        int events = 1024;
+        int size = 4096;
+        use(StreamRegistry.builder().replay(events, Duration.ZERO));
+        List<Conn> conns = client.openAll("/sub-later?topic=burst", subscribers, 200, WAIT);
+        List<SseStream> streams = takeOpened(subscribers);
+        String lastId = null;
+        for (long seq = 0; seq < events; seq++) {
+            lastId = registry.publish("burst", padded(seq, size));
+        }
+        String last = lastId;
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        List<String> stuck = new ArrayList<>();
+        for (int i = 0; i < subscribers; i++) {
+            Conn c = conns.get(i);
+            try {
+                c.awaitCondition(x -> last.equals(x.lastEventId()), Duration.ofNanos(Math.max(1,
+                        deadline - System.nanoTime())), "the last event " + last);
+            } catch (AssertionError e) {
+                stuck.add(streams.get(i) + ": " + e.getMessage());
+            }
+        }
+        assertThat(stuck).as("streams whose client did not get the last event").isEmpty();
+        assertThat(streams).allMatch(StreamHandle::isOpen);
     }
 
     @Test

@@ -42,6 +42,9 @@ public final class ServerMain {
         props.put("server.tomcat.accept-count", "1000");
         props.put("spring.mvc.async.request-timeout", "-1");
         props.put("handoff.heartbeat", HEARTBEAT_SECONDS + "s");
+        // A ring that holds a whole burst round (512 events): a stream that falls behind reads on from it. The
+        // kernel's send buffer is capped (64 KiB) and no longer holds megabytes per stream in its place.
+        props.put("handoff.replay.events", "1024");
         if (!name.startsWith("handoff")) {
             props.put("spring.autoconfigure.exclude", "dev.handoff.spring.HandoffAutoConfiguration");
         }

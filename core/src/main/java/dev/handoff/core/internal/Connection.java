@@ -410,7 +410,7 @@ public final class Connection implements Timed {
                         room = roomWaiter;
                         roomWaiter = null;
                     }
-                    if (next == null && !needsFlush) {
+                    if (next == null && !needsFlush && room == null) {
                         if (closing == null) {
                             return OwnerLoop.Next.IDLE;
                         }
@@ -430,6 +430,9 @@ public final class Connection implements Timed {
             if (room != null) {
                 // Before this write: the producer refills (on its own thread) while the container takes it.
                 runRoomWaiter(room);
+                if (next == null && !needsFlush) {
+                    continue; // Nothing to write yet: what the producer queued is the next cycle's.
+                }
             }
             if (!writeOrFlush(out, next, joined)) {
                 return OwnerLoop.Next.DONE;
