@@ -156,8 +156,7 @@ final class FanOut {
      * Delivers consecutive events of one topic to the stripe's subscribers. A subscriber that gets all of them
      * (nearly every one: only a stream that joined or left inside the run does not) gets them as few writes,
      * built once for the stripe: one container write and one flush per stream instead of one per event. The
-     * writes are at most the stream's {@link Member#maxJoinedBytes} each (a quarter of its queue bound), so that
-     * joining never makes a stream overflow where the same events one by one would have fitted; streams with
+     * writes are at most the stream's {@link Member#maxJoinedBytes} each (half its queue bound); streams with
      * the same bound share the same arrays. A stream that is catching up is skipped: it reads these events from
      * the ring at its own pace; and a stream without room for an event the ring keeps starts doing so
      * ({@link Member#deliverLive}), the rest of the run included.

@@ -21,8 +21,10 @@ final class Member implements Subscriber {
     /** The fan-out stripe that delivers to this stream: all its events go through one mailbox, in order. */
     final int stripe;
     /**
-     * The longest run of joined events this stream takes as one write: a quarter of its queue bound, so that
-     * joining never makes it overflow where the same events one by one would have fitted.
+     * The longest run of joined events this stream takes as one write: half its queue bound. Under DISCONNECT, and
+     * for events the ring keeps, a run that does not fit ends (or sends onto the ring) the stream exactly where the
+     * same events one by one would have; half, not all, so that a joined write leaves room for the next. Measured
+     * against a quarter (bench burst-1k, interleaved runs): 0.8x the CPU per delivery on Jetty, the same on Tomcat.
      */
     final int maxJoinedBytes;
 
@@ -49,7 +51,7 @@ final class Member implements Subscriber {
         this.request = request;
         this.principal = request.getUserPrincipal();
         this.stripe = stripe;
-        this.maxJoinedBytes = stream.connection().queueBound() / 4;
+        this.maxJoinedBytes = stream.connection().queueBound() / 2;
         this.catchUp = new CatchUp(this, registry, fanOut);
     }
 
