@@ -2,6 +2,7 @@ package dev.handoff.core.internal;
 
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletRequestWrapper;
+import java.io.IOException;
 import java.lang.reflect.Method;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,44 +17,38 @@ import org.slf4j.LoggerFactory;
  * every slow consumer cut. Jetty 12.1 fails the pending write itself, and closing the endpoint there can
  * make it warn of the closed channel, so this is for Jetty 12.0 only (Spring Boot 3.5's). Closing the
  * endpoint is what cutting means anyway; on HTTP/2 it would close every stream of the connection, so only HTTP/1 is closed here
- * (an HTTP/2 stream is reset by {@code sendError(-1)} alone). Jetty's core is not a dependency of Handoff's,
- * so its objects are reached by reflection, once per class; any failure means "not here".
+ * (an HTTP/2 stream is reset by {@code sendError(-1)} alone). The end point is reached through
+ * {@link ContainerInside}; any failure means "not here".
  */
 final class JettyAbort {
 
     private static final Logger log = LoggerFactory.getLogger(JettyAbort.class);
-    private static final String API_REQUEST = "org.eclipse.jetty.ee10.servlet.ServletApiRequest";
 
     private JettyAbort() {
     }
 
-    private record Path(Method coreRequest, Method metaData, Method httpVersion, Method connection,
-            Method endPoint, Method close) {
-    }
-
-    /** The reflective path from a servlet request to its endpoint's close, per request class; null off Jetty. */
-    private static final ClassValue<Path> PATH = new ClassValue<>() {
+    /** The end point's {@code close(Throwable)}, per end point class; null where it has none. */
+    private static final ClassValue<Method> CLOSE = new ClassValue<>() {
         @Override
-        protected Path computeValue(Class<?> type) {
-            if (!type.getName().equals(API_REQUEST)) {
+        protected Method computeValue(Class<?> endPoint) {
+            try {
+                return endPoint.getMethod("close", Throwable.class);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                log.debug("cannot close Jetty's end point {}: {}", endPoint.getName(), e.toString());
                 return null;
             }
+        }
+    };
+
+    /** Whether this is Jetty 12.0, per class loader of the servlet request (see the class description). */
+    private static final ClassValue<Boolean> JETTY_12_0 = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
             try {
                 Class<?> jetty = Class.forName("org.eclipse.jetty.util.Jetty", false, type.getClassLoader());
-                String version = String.valueOf(jetty.getField("VERSION").get(null));
-                if (!version.startsWith("12.0.")) {
-                    return null; // Jetty 12.1 fails the pending write itself; closing here only adds warnings.
-                }
-                Method coreRequest = type.getMethod("getRequest");
-                Method metaData = coreRequest.getReturnType().getMethod("getConnectionMetaData");
-                Method httpVersion = metaData.getReturnType().getMethod("getHttpVersion");
-                Method connection = metaData.getReturnType().getMethod("getConnection");
-                Method endPoint = connection.getReturnType().getMethod("getEndPoint");
-                Method close = endPoint.getReturnType().getMethod("close", Throwable.class);
-                return new Path(coreRequest, metaData, httpVersion, connection, endPoint, close);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                log.debug("cannot reach Jetty's endpoint from {}: {}", type.getName(), e.toString());
-                return null;
+                return String.valueOf(jetty.getField("VERSION").get(null)).startsWith("12.0.");
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                return false;
             }
         }
     };
@@ -64,21 +59,16 @@ final class JettyAbort {
         while (r instanceof ServletRequestWrapper w) {
             r = w.getRequest();
         }
-        Path path = r == null ? null : PATH.get(r.getClass());
-        if (path == null) {
-            return false;
+        if (r == null || !JETTY_12_0.get(r.getClass())) {
+            return false; // Not Jetty, or Jetty 12.1, which fails the pending write itself.
         }
         try {
-            Object core = path.coreRequest().invoke(r);
-            if (core == null) {
-                return false; // Recycled: the exchange is over.
-            }
-            Object meta = path.metaData().invoke(core);
-            if (!String.valueOf(path.httpVersion().invoke(meta)).startsWith("HTTP/1")) {
+            Object endPoint = ContainerInside.jettyHttp1EndPoint(r);
+            Method close = endPoint == null ? null : CLOSE.get(endPoint.getClass());
+            if (close == null) {
                 return false;
             }
-            Object endPoint = path.endPoint().invoke(path.connection().invoke(meta));
-            path.close().invoke(endPoint, new java.io.IOException(why));
+            close.invoke(endPoint, new IOException(why));
             return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
             log.debug("cannot close Jetty's endpoint: {}", e.toString());

@@ -1,9 +1,7 @@
 package dev.handoff.core.internal;
 
 import jakarta.servlet.ServletRequest;
-import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.ServletResponse;
-import jakarta.servlet.ServletResponseWrapper;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -21,41 +19,30 @@ import org.slf4j.LoggerFactory;
  * system's buffer. HTTP/2 is left alone: its connection carries other streams.
  *
  * <ul>
- *   <li>Tomcat: the response facade's connector response, its coyote response's processor (an
- *       {@code Http11Processor} only), the processor's socket wrapper, its channel's {@code getIOChannel()}.</li>
- *   <li>Jetty: the servlet request's core request, its connection's end point (a socket channel end point only,
- *       so plain HTTP/1; TLS wraps it), {@code getChannel()}.</li>
+ *   <li>Tomcat: the coyote response ({@link ContainerInside}), its processor (an {@code Http11Processor} only),
+ *       the processor's socket wrapper, its channel's {@code getIOChannel()}.</li>
+ *   <li>Jetty: the HTTP/1 end point ({@link ContainerInside}; a socket channel end point only, so plain HTTP/1:
+ *       TLS wraps it), {@code getChannel()}.</li>
  * </ul>
  */
 final class SendBuffer {
 
     private static final Logger log = LoggerFactory.getLogger(SendBuffer.class);
-    private static final String TOMCAT_FACADE = "org.apache.catalina.connector.ResponseFacade";
     private static final String TOMCAT_HTTP11 = "org.apache.coyote.http11.Http11Processor";
-    private static final String JETTY_REQUEST = "org.eclipse.jetty.ee10.servlet.ServletApiRequest";
 
     private SendBuffer() {
     }
 
-    /** Tomcat's path from the response facade to the coyote response's processor. */
-    private record TomcatPath(Field response, Method coyoteResponse, Field hook) {
-    }
-
-    private static final ClassValue<TomcatPath> TOMCAT = new ClassValue<>() {
+    /** The coyote response's processor, per coyote response class. */
+    private static final ClassValue<Field> HOOK = new ClassValue<>() {
         @Override
-        protected TomcatPath computeValue(Class<?> facade) {
-            if (!facade.getName().equals(TOMCAT_FACADE)) {
-                return null;
-            }
+        protected Field computeValue(Class<?> coyote) {
             try {
-                Field response = facade.getDeclaredField("response");
-                response.setAccessible(true);
-                Method coyoteResponse = response.getType().getMethod("getCoyoteResponse");
-                Field hook = coyoteResponse.getReturnType().getDeclaredField("hook");
+                Field hook = coyote.getDeclaredField("hook");
                 hook.setAccessible(true);
-                return new TomcatPath(response, coyoteResponse, hook);
+                return hook;
             } catch (ReflectiveOperationException | RuntimeException e) {
-                log.debug("cannot reach Tomcat's processor from {}: {}", facade.getName(), e.toString());
+                log.debug("cannot reach Tomcat's processor from {}: {}", coyote.getName(), e.toString());
                 return null;
             }
         }
@@ -83,40 +70,16 @@ final class SendBuffer {
         }
     };
 
-    /** Jetty's path from the servlet request to its connection's end point. */
-    private record JettyPath(Method coreRequest, Method metaData, Method httpVersion, Method connection,
-            Method endPoint) {
-    }
-
-    private static final ClassValue<JettyPath> JETTY = new ClassValue<>() {
-        @Override
-        protected JettyPath computeValue(Class<?> type) {
-            if (!type.getName().equals(JETTY_REQUEST)) {
-                return null;
-            }
-            try {
-                Method coreRequest = type.getMethod("getRequest");
-                Method metaData = coreRequest.getReturnType().getMethod("getConnectionMetaData");
-                Method httpVersion = metaData.getReturnType().getMethod("getHttpVersion");
-                Method connection = metaData.getReturnType().getMethod("getConnection");
-                Method endPoint = connection.getReturnType().getMethod("getEndPoint");
-                return new JettyPath(coreRequest, metaData, httpVersion, connection, endPoint);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                log.debug("cannot reach Jetty's end point from {}: {}", type.getName(), e.toString());
-                return null;
-            }
-        }
-    };
-
     /**
      * Caps the send buffer of the connection of this request and response at {@code bytes}. Returns false
      * where it could not (another container, HTTP/2, TLS on Jetty, or the container's inside changed).
      */
     static boolean cap(ServletRequest request, ServletResponse response, int bytes) {
         try {
-            NetworkChannel channel = tomcatChannel(unwrap(response));
+            NetworkChannel channel = tomcatChannel(response);
             if (channel == null) {
-                channel = jettyChannel(unwrap(request));
+                Object endPoint = ContainerInside.jettyHttp1EndPoint(request);
+                channel = endPoint == null ? null : networkChannel(endPoint);
             }
             if (channel == null) {
                 return false;
@@ -130,12 +93,9 @@ final class SendBuffer {
     }
 
     private static NetworkChannel tomcatChannel(ServletResponse response) throws ReflectiveOperationException {
-        TomcatPath path = response == null ? null : TOMCAT.get(response.getClass());
-        if (path == null) {
-            return null;
-        }
-        Object coyote = path.coyoteResponse().invoke(path.response().get(response));
-        Object processor = coyote == null ? null : path.hook().get(coyote);
+        Object coyote = ContainerInside.tomcatCoyoteResponse(response);
+        Field hook = coyote == null ? null : HOOK.get(coyote.getClass());
+        Object processor = hook == null ? null : hook.get(coyote);
         TomcatSocket socket = processor == null ? null : TOMCAT_SOCKET.get(processor.getClass());
         if (socket == null) {
             return null;
@@ -143,23 +103,6 @@ final class SendBuffer {
         Object wrapper = socket.socketWrapper().get(processor);
         Object channel = wrapper == null ? null : socket.socket().invoke(wrapper);
         return channel == null ? null : networkChannel(channel);
-    }
-
-    private static NetworkChannel jettyChannel(ServletRequest request) throws ReflectiveOperationException {
-        JettyPath path = request == null ? null : JETTY.get(request.getClass());
-        if (path == null) {
-            return null;
-        }
-        Object core = path.coreRequest().invoke(request);
-        if (core == null) {
-            return null;
-        }
-        Object meta = path.metaData().invoke(core);
-        if (!String.valueOf(path.httpVersion().invoke(meta)).startsWith("HTTP/1")) {
-            return null;
-        }
-        Object endPoint = path.endPoint().invoke(path.connection().invoke(meta));
-        return endPoint == null ? null : networkChannel(endPoint);
     }
 
     /** The channel accessor of a Tomcat channel or Jetty end point class ({@code getIOChannel}, {@code getChannel}). */
@@ -197,21 +140,5 @@ final class SendBuffer {
             }
         }
         throw new NoSuchFieldException(type.getName() + "." + name);
-    }
-
-    private static ServletResponse unwrap(ServletResponse response) {
-        ServletResponse r = response;
-        while (r instanceof ServletResponseWrapper w) {
-            r = w.getResponse();
-        }
-        return r;
-    }
-
-    private static ServletRequest unwrap(ServletRequest request) {
-        ServletRequest r = request;
-        while (r instanceof ServletRequestWrapper w) {
-            r = w.getRequest();
-        }
-        return r;
     }
 }

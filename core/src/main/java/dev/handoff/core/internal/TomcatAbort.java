@@ -1,8 +1,6 @@
 package dev.handoff.core.internal;
 
 import jakarta.servlet.ServletResponse;
-import jakarta.servlet.ServletResponseWrapper;
-import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,25 +16,17 @@ import org.slf4j.LoggerFactory;
 final class TomcatAbort {
 
     private static final Logger log = LoggerFactory.getLogger(TomcatAbort.class);
-    private static final String FACADE = "org.apache.catalina.connector.ResponseFacade";
 
     private TomcatAbort() {
     }
 
-    /** Tomcat's CLOSE_NOW, looked up once per facade class; null where it cannot be reached. */
+    /** Tomcat's CLOSE_NOW action, per coyote response class; null where it cannot be reached. */
     private static final ClassValue<CloseNow> CLOSE_NOW = new ClassValue<>() {
         @Override
-        protected CloseNow computeValue(Class<?> facade) {
-            if (!facade.getName().equals(FACADE)) {
-                return null;
-            }
+        protected CloseNow computeValue(Class<?> coyote) {
             try {
-                Field response = facade.getDeclaredField("response");
-                response.setAccessible(true);
-                Method coyoteResponse = response.getType().getMethod("getCoyoteResponse");
-                Class<?> coyote = coyoteResponse.getReturnType();
                 Class<?> actionCode = Class.forName("org.apache.coyote.ActionCode", false, coyote.getClassLoader());
-                return new CloseNow(response, coyoteResponse, coyote.getMethod("action", actionCode, Object.class),
+                return new CloseNow(coyote.getMethod("action", actionCode, Object.class),
                         enumConstant(actionCode, "CLOSE_NOW"));
             } catch (ReflectiveOperationException | RuntimeException e) {
                 log.debug("cannot reach Tomcat's CLOSE_NOW action: {}", e.toString());
@@ -45,21 +35,17 @@ final class TomcatAbort {
         }
     };
 
-    private record CloseNow(Field response, Method coyoteResponse, Method action, Object closeNow) {
+    private record CloseNow(Method action, Object closeNow) {
     }
 
     /** Returns true if the connection of {@code response} will be closed without finishing its body. */
     static boolean closeNow(ServletResponse response) {
-        ServletResponse r = response;
-        while (r instanceof ServletResponseWrapper w) {
-            r = w.getResponse();
-        }
-        CloseNow handle = r == null ? null : CLOSE_NOW.get(r.getClass());
-        if (handle == null) {
-            return false;
-        }
         try {
-            Object coyote = handle.coyoteResponse().invoke(handle.response().get(r));
+            Object coyote = ContainerInside.tomcatCoyoteResponse(response);
+            CloseNow handle = coyote == null ? null : CLOSE_NOW.get(coyote.getClass());
+            if (handle == null) {
+                return false;
+            }
             handle.action().invoke(coyote, handle.closeNow(), null);
             return true;
         } catch (ReflectiveOperationException | RuntimeException e) {

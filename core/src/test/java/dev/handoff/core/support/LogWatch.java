@@ -27,10 +27,13 @@ public final class LogWatch implements BeforeEachCallback, AfterEachCallback {
             + "[\\w$.]+\\(|Caused by: |Exception in thread )");
     /**
      * Test-harness noise, not behaviour: Tomcat's class loader checks when a test stops a server whose
-     * scheduler the test still owns (it closes it afterwards), and the JVM flags those checks want.
+     * scheduler the test still owns (it closes it afterwards), and the JVM flags those checks want. Tomcat's own
+     * idle worker ({@code http-nio-...-exec-N}, waiting in its task queue) is sometimes named too, with the web
+     * application's context class loader still set on it; Tomcat stops that pool itself a moment later.
      */
     private static final Pattern HARNESS = Pattern.compile("WARNING: (You need to add \"--add-opens|The web "
-            + "application \\[[^]]*] appears to have started a thread named \\[(handoff-|Thread-|stream-client))");
+            + "application \\[[^]]*] appears to have started a thread named \\[(handoff-|Thread-|stream-client|"
+            + "http-nio-[^]]*-exec-\\d+]))");
     /** The first line of a log record (slf4j-simple's time, java.util.logging's date or level): ends a trace. */
     private static final Pattern RECORD = Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\[|[A-Z][a-z]{2} \\d\\d?, "
             + "\\d{4} |[A-Z]+: )");
