@@ -9,7 +9,8 @@
  *       writer), the container's output behind {@code Transport}
  *       ({@link dev.handoff.core.internal.ServletTransport}), the async exchange
  *       ({@link dev.handoff.core.internal.Exchange}, cut by {@code TomcatAbort} and
- *       {@code JettyAbort}), the handles over it
+ *       {@code JettyAbort}; its kernel send buffer capped by {@code SendBuffer}; the ways into the containers
+ *       for those three in {@code ContainerInside}), the handles over it
  *       ({@link dev.handoff.core.internal.DefaultSseStream}, {@link dev.handoff.core.internal.DefaultByteStream}).</li>
  *   <li>Request bodies: {@link dev.handoff.core.internal.BodyReader}, {@code FileSink},
  *       {@code LineSplitter}.</li>
