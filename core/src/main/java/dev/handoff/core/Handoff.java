@@ -213,7 +213,9 @@ public final class Handoff {
      * {@link #sse()} does, and the stream's kept sends go out first.
      *
      * @throws IllegalArgumentException if the stream was not made by {@link #unattachedSse}
-     * @throws IllegalStateException if a request took it already, or as {@link #sse()}
+     * @throws IllegalStateException if a request took it already, or as {@link #sse()}; a handoff that fails
+     *         after the checks (an invalid {@code Last-Event-ID}, a refused subscription) leaves the stream taken
+     *         and never opened: end it with {@code abort}, as the starter does
      */
     public SseStream attach(SseStream unattached) {
         return openSse(null, taken(unattached, DefaultSseStream.class), null);
