@@ -213,17 +213,17 @@ public final class Handoff {
      * {@link #sse()} does, and the stream's kept sends go out first.
      *
      * @throws IllegalArgumentException if the stream was not made by {@link #unattachedSse}
-     * @throws IllegalStateException if a request took it already, or as {@link #sse()}; a handoff that fails
-     *         after the checks (an invalid {@code Last-Event-ID}, a refused subscription) leaves the stream taken
-     *         and never opened: end it with {@code abort}, as the starter does
+     * @throws IllegalStateException if a request took it already, or as {@link #sse()}; a handoff refused by its
+     *         checks (an invalid {@code Last-Event-ID}, a committed response) leaves the stream unattached, for
+     *         the caller to end ({@code abort}, as the starter does) or hand off elsewhere
      */
     public SseStream attach(SseStream unattached) {
-        return openSse(null, taken(unattached, DefaultSseStream.class), null);
+        return openSse(null, unattached(unattached, DefaultSseStream.class), null);
     }
 
     /** Partial mode onto a stream made earlier with {@link #unattachedStream}; see {@link #attach(SseStream)}. */
     public ByteStream attach(ByteStream unattached) {
-        DefaultByteStream stream = taken(unattached, DefaultByteStream.class);
+        DefaultByteStream stream = unattached(unattached, DefaultByteStream.class);
         if (response.getContentType() == null && !response.isCommitted()) {
             response.setContentType(stream.contentType());
         }
@@ -239,8 +239,11 @@ public final class Handoff {
         return new Connection(description, keeping, null, heartbeatClose, System::nanoTime);
     }
 
-    /** Checks that {@code stream} is an unattached one of this kind, and takes it for this request. */
-    private <T extends ConnectionHandle> T taken(StreamHandle stream, Class<T> kind) {
+    /**
+     * Checks that {@code stream} is an unattached stream of this kind that no request took. It is taken only in
+     * {@link #open}, after every check of the handoff, so that a refused handoff leaves it unattached.
+     */
+    private static <T extends ConnectionHandle> T unattached(StreamHandle stream, Class<T> kind) {
         if (!kind.isInstance(stream)) {
             throw new IllegalArgumentException("attach takes a stream made by Handoff.unattached"
                     + (kind == DefaultSseStream.class ? "Sse" : "Stream") + "(...), not " + stream);
@@ -249,10 +252,6 @@ public final class Handoff {
         if (!handle.isUnattached()) {
             throw new IllegalStateException("this stream was already taken by a request (" + stream + "): a stream "
                     + "has one response");
-        }
-        checkCanHandOff(null);
-        if (!handle.take()) {
-            throw new IllegalStateException("this stream was taken by another request meanwhile (" + stream + ")");
         }
         return handle;
     }
@@ -408,10 +407,11 @@ public final class Handoff {
      * through {@link ApiAccess.Api#openSse}.
      */
     DefaultSseStream sse(DefaultSseStream unattached, Consumer<DefaultSseStream> beforeCommit) {
-        return openSse(null, unattached == null ? null : taken(unattached, DefaultSseStream.class), beforeCommit);
+        return openSse(null, unattached == null ? null : unattached(unattached, DefaultSseStream.class),
+                beforeCommit);
     }
 
-    /** Opens an SSE stream: a new one, or {@code taken} (an unattached stream this request took). */
+    /** Opens an SSE stream: a new one, or {@code taken} (an unattached stream, taken in {@link #open}). */
     private DefaultSseStream openSse(ResponseHead head, DefaultSseStream taken,
             Consumer<DefaultSseStream> beforeCommit) {
         checkCanHandOff(head);
@@ -610,6 +610,9 @@ public final class Handoff {
             connection = new Connection(describe(), options, heartbeatOpen, heartbeatClose, System::nanoTime);
             handle = handleFor.apply(connection);
         } else {
+            if (!taken.take()) {
+                throw new IllegalStateException("this stream was taken by another request meanwhile (" + taken + ")");
+            }
             connection = taken.connection();
             connection.adopt(describe(), options, heartbeatOpen);
             handle = taken;

@@ -71,8 +71,11 @@ final class StreamReturnValueHandler implements HandlerMethodReturnValueHandler 
                 handoff.attach((SseStream) unattached);
             }
         } catch (RuntimeException e) {
-            // The request was not handed off onto it: the stream ends without ever opening.
-            unattached.abort(CloseReason.ERROR, "the stream never opened: " + e);
+            // The request was not handed off onto it: the stream ends without ever opening. One another request
+            // took already (returned twice) is that request's, and left alone.
+            if (Handoff.isUnattached(unattached)) {
+                unattached.abort(CloseReason.ERROR, "the stream never opened: " + e);
+            }
             throw e;
         }
     }

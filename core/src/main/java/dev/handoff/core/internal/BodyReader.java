@@ -325,8 +325,8 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
     public void tick(long now) {
         boolean timedOut;
         synchronized (lock) {
-            boolean waitingForClient = reader.state() == OwnerLoop.State.WAITING && subscriber != null && demand > 0 && failure == null
-                    && !finished;
+            boolean waitingForClient = reader.state() == OwnerLoop.State.WAITING && subscriber != null && demand > 0
+                    && failure == null && !finished;
             long sinceLastTick = now - lastTick;
             lastTick = now;
             if (waitingForClient && idleNanos > 0 && now - waitingSince >= idleNanos) {

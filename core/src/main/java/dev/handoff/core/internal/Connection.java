@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  *                      the producer's thread becomes the owner
  *        ┌───────────────────────────────────────────────────────────────┐
  *        │                                                               ▼
- *     IDLE ◀──── queue empty and flushed: no isReady() asked ──── RUNNING ◀──┐ a write arrived while the owner
+ *     IDLE ◀──── queue empty and flushed (isReady() true) ─────── RUNNING ◀──┐ a write arrived while the owner
  *                                                                 │  ▲      │ wrote (RERUN), or onWritePossible
  *                                                 isReady() false │  │      │ came while it was asking isReady()
  *                                                                 ▼  │      │ (WOKEN): go round once more
@@ -392,6 +392,16 @@ public final class Connection implements Timed {
             if (!ready) {
                 // onWritePossible comes later; one that came while isReady() answered makes the loop go round.
                 waitingSinceNanos = nanoClock.getAsLong();
+                boolean ended;
+                synchronized (lock) {
+                    ended = status != null;
+                }
+                if (ended) {
+                    // Ended by another thread (its end() made this turn): a client that stopped reading may
+                    // never bring onWritePossible, so the response is ended now, not on a wake that may not come.
+                    completeTransport();
+                    return OwnerLoop.Next.DONE;
+                }
                 return OwnerLoop.Next.WAIT;
             }
             Write next = null;

@@ -163,6 +163,27 @@ class ConnectionTest {
     }
 
     @Test
+    void aStreamCutWhileItsWriterFindsTheContainerNotReadyIsEndedAtOnceNotOnALaterWake() throws Exception {
+        Connection c = started();
+        transport.ready.set(false);
+        // A client that stopped reading: the writer sees isReady() false while another thread cuts the stream
+        // (an overflow, a shutdown). No onWritePossible will ever come.
+        transport.insideIsReady = () -> {
+            Thread cutter = new Thread(() -> c.abort(CloseReason.SLOW_CONSUMER, "cut while not ready", null));
+            cutter.start();
+            try {
+                cutter.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        send(c, "stuck");
+        assertThat(c.closeStatus()).hasValueSatisfying(s -> assertThat(s.reason()).isEqualTo(CloseReason.SLOW_CONSUMER));
+        assertThat(transport.completes.get()).as("the response ended by the writer on leaving").isEqualTo(1);
+        assertThat(c.toString()).contains("writer DONE");
+    }
+
+    @Test
     void onWritePossibleWhileIdleIsIgnored() {
         Connection c = started();
         c.onWritePossible();
