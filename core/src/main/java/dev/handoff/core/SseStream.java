@@ -5,9 +5,10 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * A Server-Sent Events stream to one client. Any thread may send; sends never block: they queue the
- * event's encoded bytes and return. The returned stage completes when the container took the bytes
- * (producers that want backpressure wait on it) and fails if they were discarded (see
- * {@link OverflowPolicy}). A send to a stream that has ended throws {@link StreamClosedException}.
+ * event's encoded bytes and return. The returned stage completes when the container no longer needs the
+ * bytes (it copied them, as Tomcat does, or, where it sends from them as Jetty does, it is ready for more):
+ * producers that want backpressure wait on it, and the next send then goes at the client's pace. It fails if
+ * the bytes were discarded (see {@link OverflowPolicy}) or the stream ended first. A send to a stream that has ended throws {@link StreamClosedException}.
  *
  * <p>While open, the stream sends a heartbeat comment when nothing was sent for the heartbeat interval
  * (see {@link StreamOptions#withHeartbeat}); that is also how a client that vanished is noticed.

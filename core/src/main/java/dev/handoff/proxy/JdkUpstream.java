@@ -3,10 +3,13 @@ package dev.handoff.proxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Flow;
 
 /** {@link StreamingProxy} on the JDK's {@link HttpClient}: the default, with nothing to add to the class path. */
 final class JdkUpstream implements Upstream {
@@ -65,8 +68,8 @@ final class JdkUpstream implements Upstream {
                     values.forEach(v -> headers.add(name, v));
                 }
             });
-            return HttpResponse.BodySubscribers.fromSubscriber(exchange.onResponseStart(info.statusCode(), headers),
-                    s -> null);
+            return HttpResponse.BodySubscribers.fromSubscriber(new Chunks(exchange.onResponseStart(info.statusCode(),
+                    headers)), s -> null);
         }).whenComplete((response, failure) -> {
             if (failure != null) {
                 exchange.failed(failure instanceof CompletionException && failure.getCause() != null
@@ -78,6 +81,49 @@ final class JdkUpstream implements Upstream {
     @Override
     public String toString() {
         return "the JDK HttpClient";
+    }
+
+    /**
+     * The JDK client's lists of buffers as chunks, one per list, the demand passed through: its buffers are the
+     * subscriber's once passed (HttpResponse.BodySubscriber), so a list of one goes over as it is and a longer
+     * one is joined into one array.
+     */
+    private static final class Chunks implements Flow.Subscriber<List<ByteBuffer>> {
+        private final Flow.Subscriber<Upstream.Chunk> relay;
+
+        Chunks(Flow.Subscriber<Upstream.Chunk> relay) {
+            this.relay = relay;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            relay.onSubscribe(s);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            if (items.size() == 1) {
+                relay.onNext(Upstream.Chunk.owned(items.get(0)));
+                return;
+            }
+            int size = 0;
+            for (ByteBuffer item : items) {
+                size += item.remaining();
+            }
+            ByteBuffer joined = ByteBuffer.allocate(size);
+            items.forEach(joined::put);
+            relay.onNext(Upstream.Chunk.owned(joined.flip()));
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            relay.onError(t);
+        }
+
+        @Override
+        public void onComplete() {
+            relay.onComplete();
+        }
     }
 
     @Override

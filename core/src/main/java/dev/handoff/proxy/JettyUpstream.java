@@ -3,7 +3,6 @@ package dev.handoff.proxy;
 import dev.handoff.core.internal.OwnerLoop;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -33,7 +32,7 @@ final class JettyUpstream implements Upstream {
     /** Headers Jetty's client derives itself (the target's host, 100-continue). */
     private static final Set<String> CLIENT_SETS = Set.of("host", "expect");
 
-    private static final int RESPONSE_BUFFER_BYTES = 64 * 1024;
+    private static final int RESPONSE_BUFFER_BYTES = 32 * 1024;
 
     private final HttpClient client;
     private final Duration responseTimeout;
@@ -60,10 +59,10 @@ final class JettyUpstream implements Upstream {
         client.setUserAgentField(null);
         client.setMaxConnectionsPerDestination(maxConcurrent);
         client.setMaxRequestsQueuedPerDestination(maxConcurrent);
-        // Reads of up to 64 KiB (Jetty's default is 16): fewer, larger chunks to copy and write. Each buffer is
-        // pooled and released as soon as its bytes are copied. Measured: 1 GiB through the proxy 0.99-1.22x
-        // AsyncProxyServlet with 16 KiB, 1.22-1.41x with 64 KiB (three runs each, ProxyComparisonTest).
+        // Reads into pooled heap buffers, which the relay writes in place (no copy of ours) and gives back to the
+        // pool when the container is done with them; an exchange holds one at a time.
         client.setResponseBufferSize(RESPONSE_BUFFER_BYTES);
+        client.setUseInputDirectByteBuffers(false);
         return new JettyUpstream(client, responseTimeout, idleTimeout);
     }
 
@@ -89,11 +88,6 @@ final class JettyUpstream implements Upstream {
             client.getProtocolHandlers().clear();
             started = true;
         }
-    }
-
-    @Override
-    public boolean handsOverBuffers() {
-        return true;
     }
 
     @Override
@@ -178,7 +172,7 @@ final class JettyUpstream implements Upstream {
     private static final class Response {
         private final org.eclipse.jetty.client.Request request;
         private final StreamingProxy.ProxyExchange exchange;
-        private volatile Flow.Subscriber<List<ByteBuffer>> subscriber;
+        private volatile Flow.Subscriber<Upstream.Chunk> subscriber;
         private volatile BodyPump pump;
 
         Response(org.eclipse.jetty.client.Request request, StreamingProxy.ProxyExchange exchange) {
@@ -198,7 +192,7 @@ final class JettyUpstream implements Upstream {
         }
 
         void body(Content.Source source) {
-            Flow.Subscriber<List<ByteBuffer>> s = subscriber;
+            Flow.Subscriber<Upstream.Chunk> s = subscriber;
             if (s == null) {
                 source.fail(new CancellationException("the response was not taken"));
                 return;
@@ -210,7 +204,7 @@ final class JettyUpstream implements Upstream {
 
         /** The exchange is over on Jetty's side; a body nobody pumped ends here. */
         void finished(Throwable failure) {
-            Flow.Subscriber<List<ByteBuffer>> s = subscriber;
+            Flow.Subscriber<Upstream.Chunk> s = subscriber;
             if (s == null) {
                 exchange.failed(failure != null ? failure : new IllegalStateException("no response"));
             } else if (pump == null) {
@@ -233,21 +227,22 @@ final class JettyUpstream implements Upstream {
     }
 
     /**
-     * Reads the backend's body as the subscriber asks: each chunk is copied into an array of its own (handed
-     * over, so the relay writes it without another copy) and released to Jetty at once. An {@link OwnerLoop}
+     * Reads the backend's body as the subscriber asks: each chunk goes to the relay as Jetty read it (a pooled
+     * heap buffer, written in place and released to the pool when the container is done with it). An
+     * {@link OwnerLoop}
      * runs the reading: a request or a write completion on another thread makes the running loop go round
      * again, and Jetty's data callback wakes a loop that waits for data, so nothing recurses or reads twice.
      */
     private static final class BodyPump implements Flow.Subscription, OwnerLoop.Work {
         private final org.eclipse.jetty.client.Request request;
         private final Content.Source source;
-        private final Flow.Subscriber<List<ByteBuffer>> subscriber;
+        private final Flow.Subscriber<Upstream.Chunk> subscriber;
         private final AtomicLong demand = new AtomicLong();
         private final OwnerLoop loop = new OwnerLoop("proxy body", this, false);
         private volatile boolean over;
 
         BodyPump(org.eclipse.jetty.client.Request request, Content.Source source,
-                Flow.Subscriber<List<ByteBuffer>> subscriber) {
+                Flow.Subscriber<Upstream.Chunk> subscriber) {
             this.request = request;
             this.source = source;
             this.subscriber = subscriber;
@@ -286,14 +281,13 @@ final class JettyUpstream implements Upstream {
                     subscriber.onError(chunk.getFailure());
                     return OwnerLoop.Next.DONE;
                 }
-                ByteBuffer data = chunk.getByteBuffer();
-                byte[] copy = new byte[data.remaining()];
-                data.get(copy);
                 boolean last = chunk.isLast();
-                chunk.release();
-                if (copy.length > 0) {
+                if (chunk.hasRemaining()) {
                     demand.decrementAndGet();
-                    subscriber.onNext(List.of(ByteBuffer.wrap(copy)));
+                    // Handed over as it is, a pooled heap buffer: released when the container is done with it.
+                    subscriber.onNext(new Upstream.Chunk(chunk.getByteBuffer(), chunk::release));
+                } else {
+                    chunk.release();
                 }
                 if (last) {
                     over = true;

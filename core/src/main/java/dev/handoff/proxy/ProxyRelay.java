@@ -10,7 +10,6 @@ import dev.handoff.core.internal.FailureText;
 import dev.handoff.core.internal.Timed;
 import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -18,14 +17,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Writes the backend's chunks to the client, asking for more as the container takes them. A backend that
- * sends nothing for the idle time-out fails the exchange like any mid-body failure: the client's
- * response is aborted, not finished.
+ * Writes the backend's chunks to the client, by demand: one chunk at a time, the next asked for when the
+ * container took the last and is ready for more. However slow the client, an exchange holds one chunk of the
+ * backend's body (the kernel's socket buffers on both sides keep a fast one streaming). A backend that sends
+ * nothing for the idle time-out fails the exchange like any mid-body failure: the client's response is
+ * aborted, not finished.
  */
-final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
+final class ProxyRelay implements Flow.Subscriber<Upstream.Chunk>, Timed {
 
-    /** Backend response chunks (lists of buffers) asked for ahead of the container taking the previous ones. */
-    private static final int IN_FLIGHT = 8;
     private static final AtomicLong RELAYS = new AtomicLong();
 
     private final long id = RELAYS.incrementAndGet();
@@ -33,8 +32,6 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
     private final StreamingProxy proxy;
     private final StreamingProxy.ProxyExchange exchange;
     private final StreamScheduler scheduler;
-    /** The upstream hands each buffer's whole array over: it is written as it is, not copied. */
-    private final boolean ownedBuffers;
     private volatile long lastChunkNanos = System.nanoTime();
     private volatile Flow.Subscription subscription;
     /** Set by the first of the backend's end, a failure, the idle time-out and the client's end. */
@@ -43,9 +40,8 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
     private final LongAdder taken = new LongAdder();
 
     ProxyRelay(StreamingProxy proxy, DefaultByteStream out, StreamingProxy.ProxyExchange exchange,
-            StreamScheduler scheduler, boolean ownedBuffers) {
+            StreamScheduler scheduler) {
         this.proxy = proxy;
-        this.ownedBuffers = ownedBuffers;
         this.out = out;
         this.exchange = exchange;
         this.scheduler = scheduler;
@@ -77,57 +73,50 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
             s.cancel();
             return;
         }
-        s.request(IN_FLIGHT);
+        s.request(1);
     }
 
     @Override
-    public void onNext(List<ByteBuffer> items) {
+    public void onNext(Upstream.Chunk chunk) {
         lastChunkNanos = System.nanoTime();
-        // One copy of the whole chunk into an array the stream owns, one write, one completion.
-        int size = 0;
-        for (ByteBuffer item : items) {
-            size += item.remaining();
-        }
-        if (size == 0) {
+        ByteBuffer data = chunk.data();
+        int length = data.remaining();
+        if (length == 0) {
+            chunk.release().run();
             subscription.request(1);
             return;
         }
-        byte[] chunk = wholeArray(items);
-        if (chunk == null) {
-            chunk = new byte[size];
-            int at = 0;
-            for (ByteBuffer item : items) {
-                int n = item.remaining();
-                item.get(chunk, at, n);
-                at += n;
-            }
+        Runnable release = chunk.release();
+        byte[] array;
+        int offset;
+        if (data.hasArray()) {
+            // Written in place: the chunk is released once the container is done with its bytes.
+            array = data.array();
+            offset = data.arrayOffset() + data.position();
+        } else {
+            array = new byte[length];
+            offset = 0;
+            data.get(array);
+            release.run();
+            release = Upstream.Chunk.KEEP;
         }
-        int length = size;
         CompletionStage<Void> written;
         try {
-            written = out.writeOwned(chunk, length);
+            written = out.writeOwned(array, offset, length);
         } catch (StreamClosedException gone) {
             subscription.cancel();
             return;
         }
+        Runnable then = release;
         written.whenComplete((v, e) -> {
             if (e == null) {
+                then.run();
                 counted(length);
                 subscription.request(1);
             } else {
                 subscription.cancel();
             }
         });
-    }
-
-    /** The array of a single handed-over buffer that spans all of it, or null where the bytes must be copied. */
-    private byte[] wholeArray(List<ByteBuffer> items) {
-        if (!ownedBuffers || items.size() != 1) {
-            return null;
-        }
-        ByteBuffer b = items.get(0);
-        return b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.limit() == b.array().length ? b.array()
-                : null;
     }
 
     /** Bytes the container took so far. */
@@ -179,14 +168,14 @@ final class ProxyRelay implements Flow.Subscriber<List<ByteBuffer>>, Timed {
     }
 
     /** Discards a backend body that is not relayed, by cancelling it at once. */
-    static final class Cancelling implements Flow.Subscriber<List<ByteBuffer>> {
+    static final class Cancelling implements Flow.Subscriber<Upstream.Chunk> {
         @Override
         public void onSubscribe(Flow.Subscription s) {
             s.cancel();
         }
 
         @Override
-        public void onNext(List<ByteBuffer> item) {
+        public void onNext(Upstream.Chunk item) {
         }
 
         @Override

@@ -231,7 +231,7 @@ public final class StreamingProxy implements AutoCloseable {
          * The backend's status and headers arrived (on the HTTP client's thread): answer the client, and return
          * where the backend's body goes.
          */
-        Flow.Subscriber<List<ByteBuffer>> onResponseStart(int code, ProxyHeaders headers) {
+        Flow.Subscriber<Upstream.Chunk> onResponseStart(int code, ProxyHeaders headers) {
             headers.removeHopByHop();
             passLength(headers, code);
             ProxyHooks.Reply reply = hooks.onResponse(code, headers);
@@ -271,7 +271,7 @@ public final class StreamingProxy implements AutoCloseable {
                 }
             });
             ProxyRelay r = new ProxyRelay(StreamingProxy.this, (DefaultByteStream) head.stream(), this,
-                    handoff.options().scheduler(), upstream.handsOverBuffers());
+                    handoff.options().scheduler());
             relay = r;
             return r;
         }

@@ -13,18 +13,12 @@ import java.util.concurrent.Flow;
  * once (status and headers) and the body then goes to the subscriber it returns, demand-driven, ending in
  * {@code onComplete} or {@code onError}; or {@link StreamingProxy.ProxyExchange#failed} is called with why no
  * response started. A cancelled body subscription ends the backend exchange at once (its connection is closed).
+ * The body comes as {@link Chunk}s, one per request(1): the relay asks for the next when the container took the
+ * last and is ready for more, so an exchange holds one chunk at a time, however slow its client.
  */
 interface Upstream extends AutoCloseable {
 
     void send(Request request, StreamingProxy.ProxyExchange exchange);
-
-    /**
-     * True if every body buffer is a heap buffer over an array of its own, nobody else's to reuse: the relay
-     * then writes that array without copying it.
-     */
-    default boolean handsOverBuffers() {
-        return false;
-    }
 
     /** Stops the client if this upstream created it; a client the application gave is left running. */
     @Override
@@ -38,6 +32,21 @@ interface Upstream extends AutoCloseable {
      * @param contentLength the body's declared length, or -1 when it is sent chunked
      */
     record Request(String method, URI uri, ProxyHeaders headers, Flow.Publisher<ByteBuffer> body, long contentLength) {
+    }
+
+    /**
+     * A piece of the backend's body, handed over: the relay writes a heap buffer's bytes in place (no copy) and
+     * runs {@code release} once the container no longer needs them (a pooled buffer then goes back to its pool),
+     * or copies any other buffer and releases it at once. A chunk whose write fails is not released: the
+     * container may still hold its bytes, and the collector takes it.
+     */
+    record Chunk(ByteBuffer data, Runnable release) {
+        static final Runnable KEEP = () -> { };
+
+        /** A buffer nobody else reuses: nothing to release. */
+        static Chunk owned(ByteBuffer data) {
+            return new Chunk(data, KEEP);
+        }
     }
 
 }

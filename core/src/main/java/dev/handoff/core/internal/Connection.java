@@ -155,6 +155,12 @@ public final class Connection implements Timed {
         }
     }, true);
     private boolean needsFlush;
+    /**
+     * What the container took and may still send from (see {@link Transport#holdsWrittenArrays()}): a
+     * {@link Write} or the {@link Joined} writes of one container write; null for none. Their completions wait
+     * for the next {@code isReady()} true, or fail with the stream's end.
+     */
+    private Object taken;
     private long bytesWritten;
     private long writesDone;
     /** Where a registry counts the bytes of its streams; set once by the registry, read by the writer. */
@@ -236,7 +242,10 @@ public final class Connection implements Timed {
 
     /**
      * Queues a slice of an array that nobody modifies afterwards. Returns a stage completed when the
-     * container took the bytes.
+     * container is done with the array: when it is ready for more after the write where it may still send from
+     * it (Jetty's non-blocking output does, for a large write), or when the write returned where it copies what
+     * the socket did not take (Tomcat). A producer that writes its next piece on completion goes at the
+     * client's pace, with at most one write ahead of what the container holds.
      *
      * @throws StreamClosedException if the stream has ended or is closing
      */
@@ -389,7 +398,9 @@ public final class Connection implements Timed {
                 failedByWriter(e);
                 return OwnerLoop.Next.DONE;
             }
-            if (!ready) {
+            if (ready) {
+                settleTaken(null);
+            } else {
                 // onWritePossible comes later; one that came while isReady() answered makes the loop go round.
                 waitingSinceNanos = nanoClock.getAsLong();
                 boolean ended;
@@ -399,7 +410,7 @@ public final class Connection implements Timed {
                 if (ended) {
                     // Ended by another thread (its end() made this turn): a client that stopped reading may
                     // never bring onWritePossible, so the response is ended now, not on a wake that may not come.
-                    completeTransport();
+                    leaveEnded();
                     return OwnerLoop.Next.DONE;
                 }
                 return OwnerLoop.Next.WAIT;
@@ -430,7 +441,7 @@ public final class Connection implements Timed {
             }
             if (endedMeanwhile) {
                 // Ended by another thread while we wrote: leaving the writer, we end the response.
-                completeTransport();
+                leaveEnded();
                 return OwnerLoop.Next.DONE;
             }
             if (ending != null) {
@@ -479,7 +490,11 @@ public final class Connection implements Timed {
             } else if (joined == null) {
                 out.write(next.bytes(), next.offset(), next.length());
                 written(next.length(), 1);
-                next.succeed();
+                if (out.holdsWrittenArrays()) {
+                    taken = next;
+                } else {
+                    next.succeed();
+                }
             } else {
                 byte[] combined = new byte[joined.length()];
                 int at = 0;
@@ -489,7 +504,11 @@ public final class Connection implements Timed {
                 }
                 out.write(combined, 0, combined.length);
                 written(combined.length, joined.writes().size());
-                joined.writes().forEach(Write::succeed);
+                if (out.holdsWrittenArrays()) {
+                    taken = joined;
+                } else {
+                    joined.writes().forEach(Write::succeed);
+                }
             }
             return true;
         } catch (IOException | RuntimeException e) {
@@ -501,6 +520,43 @@ public final class Connection implements Timed {
             failedByWriter(e);
             return false;
         }
+    }
+
+    /**
+     * Completes what the container took: with {@code failure} null it has shown itself ready again (the bytes are
+     * its own, the arrays no longer in use); otherwise the stream ended before it did, and they fail with it.
+     */
+    private void settleTaken(Throwable failure) {
+        Object t = taken;
+        if (t == null) {
+            return;
+        }
+        taken = null;
+        if (t instanceof Write w) {
+            settle(w, failure);
+        } else {
+            for (Write w : ((Joined) t).writes()) {
+                settle(w, failure);
+            }
+        }
+    }
+
+    private static void settle(Write w, Throwable failure) {
+        if (failure == null) {
+            w.succeed();
+        } else {
+            w.fail(failure);
+        }
+    }
+
+    /** The owner found the stream ended by another thread: what the container took fails, the response ends. */
+    private void leaveEnded() {
+        CloseStatus s;
+        synchronized (lock) {
+            s = status;
+        }
+        settleTaken(closedException(s));
+        completeTransport();
     }
 
     private void runRoomWaiter(Runnable room) {
@@ -523,6 +579,7 @@ public final class Connection implements Timed {
     }
 
     private void failedByWriter(Throwable e) {
+        settleTaken(e);
         Ending ending;
         synchronized (lock) {
             ending = endLocked(statusFor(e), e, true, false);
@@ -650,16 +707,19 @@ public final class Connection implements Timed {
         final Throwable cause;
         final List<Write> discarded;
         final List<Consumer<CloseStatus>> callbacks;
+        /** The caller owns the writer now (it was its own, idle or waiting): what the container took is its to fail. */
+        final boolean ownsWriter;
         final boolean completeTransport;
         final StreamScheduler scheduler;
         final String description;
 
         Ending(CloseStatus status, Throwable cause, List<Write> discarded, List<Consumer<CloseStatus>> callbacks,
-                boolean completeTransport, StreamScheduler scheduler, String description) {
+                boolean ownsWriter, boolean completeTransport, StreamScheduler scheduler, String description) {
             this.status = status;
             this.cause = cause;
             this.discarded = discarded;
             this.callbacks = callbacks;
+            this.ownsWriter = ownsWriter;
             this.completeTransport = completeTransport;
             this.scheduler = scheduler;
             this.description = description;
@@ -686,11 +746,14 @@ public final class Connection implements Timed {
         boolean complete = unowned && !transportComplete;
         List<Consumer<CloseStatus>> toRun = callbacks;
         callbacks = null;
-        return new Ending(end, cause, discarded, toRun, complete, timers, description);
+        return new Ending(end, cause, discarded, toRun, unowned, complete, timers, description);
     }
 
     /** Carries out an {@link Ending}, outside the lock. */
     private void finish(Ending ending) {
+        if (ending.ownsWriter && taken != null) {
+            settleTaken(closedException(ending.status));
+        }
         if (!ending.discarded.isEmpty()) {
             StreamClosedException e = closedException(ending.status);
             ending.discarded.forEach(w -> w.fail(e));

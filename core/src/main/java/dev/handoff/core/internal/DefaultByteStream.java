@@ -40,9 +40,12 @@ public final class DefaultByteStream extends ConnectionHandle implements ByteStr
         return connection.write(copy, 0, copy.length);
     }
 
-    /** Queues an array the caller hands over and never touches again: no copy. */
-    public CompletionStage<Void> writeOwned(byte[] bytes, int length) {
-        return connection.write(bytes, 0, length);
+    /**
+     * Queues a slice of an array the caller hands over and does not touch until the stage completes (the
+     * container is then done with it): no copy.
+     */
+    public CompletionStage<Void> writeOwned(byte[] bytes, int offset, int length) {
+        return connection.write(bytes, offset, length);
     }
 
     @Override

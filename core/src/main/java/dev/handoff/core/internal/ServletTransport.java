@@ -11,14 +11,19 @@ import java.io.IOException;
  */
 public final class ServletTransport implements Transport, WriteListener {
 
+    /** Tomcat's output stream: it copies what the socket does not take before a non-blocking write returns. */
+    private static final String TOMCAT_OUTPUT = "org.apache.catalina.connector.CoyoteOutputStream";
+
     private final Exchange exchange;
     private final ServletOutputStream out;
     private final Connection connection;
+    private final boolean holdsWrittenArrays;
 
     private ServletTransport(Exchange exchange, ServletOutputStream out, Connection connection) {
         this.exchange = exchange;
         this.out = out;
         this.connection = connection;
+        this.holdsWrittenArrays = !out.getClass().getName().equals(TOMCAT_OUTPUT);
     }
 
     /**
@@ -48,6 +53,11 @@ public final class ServletTransport implements Transport, WriteListener {
     @Override
     public void flush() throws IOException {
         out.flush();
+    }
+
+    @Override
+    public boolean holdsWrittenArrays() {
+        return holdsWrittenArrays;
     }
 
     @Override

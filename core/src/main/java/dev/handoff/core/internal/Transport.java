@@ -20,6 +20,15 @@ interface Transport {
 
     void flush() throws IOException;
 
+    /**
+     * True if a write's array may still be in use after {@code write} returned, until {@code isReady()} is true
+     * again: Jetty's non-blocking output sends a large write from the caller's array. Tomcat's copies what its
+     * socket did not take before it returns, so its writes are done when {@code write} returns.
+     */
+    default boolean holdsWrittenArrays() {
+        return true;
+    }
+
     /** Ends the response. */
     void complete();
 

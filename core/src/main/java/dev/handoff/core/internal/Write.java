@@ -4,7 +4,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One queued write: a slice of an immutable array (an encoded SSE frame may be shared by many streams)
- * and, where the producer asked for one, the completion to signal when the container took the bytes.
+ * and, where the producer asked for one, the completion to signal when the container took the bytes and is
+ * ready for more.
  */
 final class Write {
 

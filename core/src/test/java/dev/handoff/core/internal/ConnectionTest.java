@@ -124,6 +124,44 @@ class ConnectionTest {
     }
 
     @Test
+    void aWriteCompletesWhenTheContainerIsReadyAgainNotWhenItWasHandedTheBytes() {
+        Connection c = started();
+        transport.readyAfterWrite = false;
+        CompletionStage<Void> first = send(c, "a");
+        assertThat(transport.text()).isEqualTo("a");
+        assertThat(first.toCompletableFuture()).as("the container still holds the write").isNotDone();
+        assertThat(c.toString()).contains("writer WAITING");
+        transport.ready.set(true);
+        c.onWritePossible();
+        assertThat(first.toCompletableFuture()).isCompleted();
+        assertThat(c.toString()).contains("writer IDLE");
+    }
+
+    @Test
+    void aWriteToAContainerThatCopiesItCompletesWhenTheWriteReturns() {
+        Connection c = started();
+        transport.copiesWrites = true;
+        transport.readyAfterWrite = false;
+        CompletionStage<Void> first = send(c, "a");
+        CompletionStage<Void> second = send(c, "b");
+        assertThat(first.toCompletableFuture()).as("the container copied it").isCompleted();
+        assertThat(second.toCompletableFuture()).as("queued behind a container that is not ready").isNotDone();
+        assertThat(c.toString()).contains("writer WAITING");
+    }
+
+    @Test
+    void aWriteTheContainerTookButNeverFinishedFailsWithTheStreamsEnd() {
+        Connection c = started();
+        transport.readyAfterWrite = false;
+        CompletionStage<Void> first = send(c, "a");
+        c.abort(CloseReason.SLOW_CONSUMER, "test", null);
+        assertThat(first.toCompletableFuture()).isCompletedExceptionally();
+        assertThatThrownBy(() -> first.toCompletableFuture().join()).hasCauseInstanceOf(StreamClosedException.class)
+                .hasMessageContaining("SLOW_CONSUMER");
+        assertThat(transport.completes.get()).isEqualTo(1);
+    }
+
+    @Test
     void whenTheContainerIsNotReadyWritesQueueUntilOnWritePossible() {
         Connection c = started();
         transport.ready.set(false);

@@ -27,6 +27,10 @@ public final class TestTransport implements Transport {
     public volatile IOException failWrites;
     /** False: the next flush leaves bytes behind, as a container whose socket took only part; isReady() turns false. */
     public volatile boolean readyAfterFlush = true;
+    /** False: the next write is left pending, as Jetty's non-blocking output holds a large one; isReady() turns false. */
+    public volatile boolean readyAfterWrite = true;
+    /** True: writes are copied as they are taken (as Tomcat's output), so their arrays are free when write returns. */
+    public volatile boolean copiesWrites;
     public volatile Runnable insideIsReady;
     /** Runs when the writer completes the response, as the servlet transport completes its exchange. */
     public volatile Runnable onComplete;
@@ -61,9 +65,18 @@ public final class TestTransport implements Transport {
             }
             writeCalls.incrementAndGet();
             arrays.add(bytes);
+            if (!readyAfterWrite) {
+                readyAfterWrite = true;
+                ready.set(false);
+            }
         } finally {
             leave();
         }
+    }
+
+    @Override
+    public boolean holdsWrittenArrays() {
+        return !copiesWrites;
     }
 
     @Override
