@@ -18,7 +18,7 @@ final class ServerProcess implements AutoCloseable {
     final String name;
     final int port;
     final Control control;
-    private final Process process;
+    final Process process;
 
     private ServerProcess(String name, int port, Process process) {
         this.name = name;
@@ -33,6 +33,12 @@ final class ServerProcess implements AutoCloseable {
     }
 
     static ServerProcess start(String name, String java, Path logDir) throws Exception {
+        return start(name, "dev.handoff.bench.server.ServerMain", List.of(), java, logDir);
+    }
+
+    /** Runs {@code mainClass <name> <port> <extraArgs...>} on the bench's class path and waits for its /hello. */
+    static ServerProcess start(String name, String mainClass, List<String> extraArgs, String java, Path logDir)
+            throws Exception {
         int port;
         try (ServerSocket probe = new ServerSocket(0)) {
             port = probe.getLocalPort();
@@ -45,8 +51,8 @@ final class ServerProcess implements AutoCloseable {
         if (extra != null && !extra.isBlank()) {
             command.addAll(List.of(extra.trim().split("\\s+")));
         }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.handoff.bench.server.ServerMain",
-                name, Integer.toString(port)));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass, name, Integer.toString(port)));
+        command.addAll(extraArgs);
         Files.createDirectories(logDir);
         Path log = logDir.resolve(name + ".log");
         Process process = new ProcessBuilder(command).redirectErrorStream(true)

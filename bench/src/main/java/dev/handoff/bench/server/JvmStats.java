@@ -9,12 +9,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** What {@code /stats} reports of the server's own process; the same code for every server. */
-final class JvmStats {
+public final class JvmStats {
 
     private JvmStats() {
     }
 
-    static Map<String, Object> read(int subscribers, boolean gc) {
+    public static Map<String, Object> read(int subscribers, boolean gc) {
         Map<String, Object> stats = new LinkedHashMap<>();
         stats.put("subscribers", subscribers);
         if (gc) {
