@@ -32,7 +32,16 @@ final class JettyUpstream implements Upstream {
     /** Headers Jetty's client derives itself (the target's host, 100-continue). */
     private static final Set<String> CLIENT_SETS = Set.of("host", "expect");
 
-    private static final int RESPONSE_BUFFER_BYTES = 32 * 1024;
+    /**
+     * The size of the pooled buffers the backend's body is read into, chosen by the container of the first
+     * exchange. Where the container may send from a chunk until it is ready again (Jetty), each slow exchange holds
+     * one: 32 KiB. Where it copies what its socket did not take (Tomcat), the chunk is free once written, and
+     * larger reads mean fewer of Tomcat's costly write cycles: 64 KiB. Measured (bench/run-proxy, 1 GiB, nginx
+     * backend): Tomcat 397 MB/s with 32 KiB reads, 548 with 64; on Jetty 64 KiB reads held 110 KiB per slow
+     * exchange, 32 KiB reads 62.
+     */
+    private static final int READ_BYTES_HELD = 32 * 1024;
+    private static final int READ_BYTES_COPIED = 64 * 1024;
 
     private final HttpClient client;
     private final Duration responseTimeout;
@@ -60,14 +69,14 @@ final class JettyUpstream implements Upstream {
         client.setMaxConnectionsPerDestination(maxConcurrent);
         client.setMaxRequestsQueuedPerDestination(maxConcurrent);
         // Reads into pooled heap buffers, which the relay writes in place (no copy of ours) and gives back to the
-        // pool when the container is done with them; an exchange holds one at a time.
-        client.setResponseBufferSize(RESPONSE_BUFFER_BYTES);
+        // pool when the container is done with them; an exchange holds one at a time. Their size is set by the
+        // first exchange (ensureStarted).
         client.setUseInputDirectByteBuffers(false);
         return new JettyUpstream(client, responseTimeout, idleTimeout);
     }
 
-    /** Starts a client of our own once, before its first exchange. */
-    private void ensureStarted() {
+    /** Starts a client of our own once, before its first exchange, with reads sized for that exchange's container. */
+    private void ensureStarted(boolean containerHoldsChunks) {
         if (started) {
             return;
         }
@@ -78,6 +87,7 @@ final class JettyUpstream implements Upstream {
             if (closed) {
                 throw new IllegalStateException("the proxy was closed: its Jetty HttpClient is stopped");
             }
+            client.setResponseBufferSize(containerHoldsChunks ? READ_BYTES_HELD : READ_BYTES_COPIED);
             try {
                 client.start();
             } catch (Exception e) {
@@ -92,7 +102,7 @@ final class JettyUpstream implements Upstream {
 
     @Override
     public void send(Request request, StreamingProxy.ProxyExchange exchange) {
-        ensureStarted();
+        ensureStarted(request.containerHoldsChunks());
         org.eclipse.jetty.client.Request r = client.newRequest(request.uri()).method(request.method())
                 .idleTimeout(Math.max(idleTimeout.toMillis(), responseTimeout.toMillis()), TimeUnit.MILLISECONDS)
                 .headers(h -> request.headers().forEach((name, value) -> {

@@ -10,6 +10,7 @@ import dev.handoff.core.internal.ApiAccess;
 import dev.handoff.core.internal.DefaultByteStream;
 import dev.handoff.core.internal.FailureText;
 import dev.handoff.core.internal.NoBody;
+import dev.handoff.core.internal.ServletTransport;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.net.ConnectException;
@@ -78,8 +79,10 @@ public final class StreamingProxy implements AutoCloseable {
 
     private StreamingProxy(Builder b) {
         Duration connectTimeout = b.connectTimeout;
+        // HTTP/1.1: the JDK client's default, HTTP/2, would ask every cleartext backend to upgrade (h2c).
         this.upstream = b.upstream != null ? b.upstream.apply(b) : new JdkUpstream(() -> HttpClient.newBuilder()
-                .connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build(), b.responseTimeout);
+                .version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout)
+                .followRedirects(HttpClient.Redirect.NEVER).build(), b.responseTimeout);
         this.idleTimeout = b.idleTimeout;
         this.maxConcurrent = b.maxConcurrent;
         this.maxRequestBytes = b.maxRequestBytes;
@@ -118,7 +121,8 @@ public final class StreamingProxy implements AutoCloseable {
             hooks.requestHeaders(headers, request);
             ProxyExchange exchange = new ProxyExchange(handoff, uri, hooks);
             Upstream.Request upstreamRequest = new Upstream.Request(request.getMethod(), uri, headers,
-                    requestBody(handoff, request, exchange), request.getContentLengthLong());
+                    requestBody(handoff, request, exchange), request.getContentLengthLong(),
+                    ServletTransport.holdsWrittenArrays(ApiAccess.api().response(handoff)));
             ApiAccess.api().beginAsync(handoff);
             forwarded.increment();
             started = true;

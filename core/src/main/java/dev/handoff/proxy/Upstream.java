@@ -30,8 +30,11 @@ interface Upstream extends AutoCloseable {
      * @param headers end-to-end headers to send (hop-by-hop removed, forwarding headers added, hooks applied)
      * @param body the client's body, read as the backend takes it; null for a request without one
      * @param contentLength the body's declared length, or -1 when it is sent chunked
+     * @param containerHoldsChunks the container may send from a chunk's array until it is ready again (Jetty),
+     *        so each chunk is held that long; Tomcat copies what its socket did not take instead
      */
-    record Request(String method, URI uri, ProxyHeaders headers, Flow.Publisher<ByteBuffer> body, long contentLength) {
+    record Request(String method, URI uri, ProxyHeaders headers, Flow.Publisher<ByteBuffer> body, long contentLength,
+            boolean containerHoldsChunks) {
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.handoff.bench.proxy;
 
 import dev.handoff.bench.server.JvmStats;
+import dev.handoff.bench.server.ServerMain;
 import dev.handoff.proxy.StreamingProxy;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
@@ -61,7 +62,9 @@ public final class ProxyServer {
             props.put("spring.autoconfigure.exclude", "dev.handoff.spring.HandoffAutoConfiguration");
             sources.add(JettyProxy.class);
         }
-        if (!name.startsWith("handoff-tomcat")) {
+        if (name.startsWith("handoff-tomcat")) {
+            sources.add(ServerMain.TomcatConnector.class);
+        } else {
             sources.add(Jetty.class);
         }
         SpringApplication app = new SpringApplication(sources.toArray(Class<?>[]::new));

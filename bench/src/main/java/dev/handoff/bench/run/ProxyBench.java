@@ -7,17 +7,20 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 
 /**
  * The streaming proxy measured the way it is run: a real backend in a process of its own (nginx, serving files
@@ -61,7 +64,11 @@ public final class ProxyBench {
                 Integer.parseInt(options.getOrDefault("slow", "200")), 64 * 1024);
         Files.createDirectories(out);
         List<Row> rows = new ArrayList<>();
-        try (Nginx nginx = Nginx.start(out.resolve("nginx"), settings)) {
+        // The backend's files (sparse, but a GiB to anything that copies them) go to a temporary folder.
+        // Readable by nginx's workers, which run as another user when it is started as root.
+        Path backendFiles = Files.createTempDirectory("handoff-proxy-bench",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        try (Nginx nginx = Nginx.start(backendFiles, settings)) {
             Curl curl = new Curl(out.resolve("logs"));
             System.out.println("[proxy-bench] nginx on " + nginx.port);
             rows.add(direct(nginx, curl, settings));
@@ -261,10 +268,12 @@ public final class ProxyBench {
     static final class Nginx implements AutoCloseable {
         final int port;
         private final Process process;
+        private final Path dir;
 
-        private Nginx(int port, Process process) {
+        private Nginx(int port, Process process, Path dir) {
             this.port = port;
             this.process = process;
+            this.dir = dir;
         }
 
         static Nginx start(Path dir, Settings s) throws Exception {
@@ -288,7 +297,7 @@ public final class ProxyBench {
             Process process = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf")
                     .toString(), "-g", "daemon off;").redirectErrorStream(true)
                     .redirectOutput(dir.resolve("nginx.out").toFile()).start();
-            Nginx nginx = new Nginx(port, process);
+            Nginx nginx = new Nginx(port, process, dir);
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
@@ -308,6 +317,9 @@ public final class ProxyBench {
         public void close() throws Exception {
             process.destroy();
             process.waitFor(10, TimeUnit.SECONDS);
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         }
     }
 

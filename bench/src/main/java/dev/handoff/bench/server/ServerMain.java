@@ -6,6 +6,7 @@ import java.util.Map;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.web.embedded.jetty.JettyServletWebServerFactory;
+import org.springframework.boot.web.embedded.tomcat.TomcatConnectorCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -49,7 +50,7 @@ public final class ServerMain {
             props.put("spring.autoconfigure.exclude", "dev.handoff.spring.HandoffAutoConfiguration");
         }
         SpringApplication app = switch (name) {
-            case "handoff-tomcat" -> new SpringApplication(HandoffServer.class);
+            case "handoff-tomcat" -> new SpringApplication(HandoffServer.class, TomcatConnector.class);
             case "handoff-jetty" -> new SpringApplication(HandoffServer.class, Jetty.class);
             case "emitter-tomcat" -> new SpringApplication(EmitterServer.class);
             case "emitter-jetty" -> new SpringApplication(EmitterServer.class, Jetty.class);
@@ -71,6 +72,30 @@ public final class ServerMain {
         app.setDefaultProperties(props);
         app.run();
         System.out.println("bench server " + name + " up on " + args[1]);
+    }
+
+    /**
+     * Tomcat connector properties from {@code -Dbench.tomcat.connector=name=value,...} (for example
+     * {@code socket.appReadBufSize=2048}): how the README's per-stream heap figures for Tomcat's settings were
+     * measured. Nothing is set without it.
+     */
+    @Configuration(proxyBeanMethods = false)
+    public static class TomcatConnector {
+        @Bean
+        TomcatConnectorCustomizer benchConnectorProperties() {
+            String settings = System.getProperty("bench.tomcat.connector", "");
+            return connector -> {
+                for (String setting : settings.split(",")) {
+                    if (setting.isBlank()) {
+                        continue;
+                    }
+                    String[] nameValue = setting.split("=", 2);
+                    if (!connector.setProperty(nameValue[0].trim(), nameValue[1].trim())) {
+                        throw new IllegalArgumentException("Tomcat's connector has no property " + nameValue[0]);
+                    }
+                }
+            };
+        }
     }
 
     /** Tomcat and Jetty share the class path: this bean makes Spring Boot pick Jetty. */

@@ -1,6 +1,8 @@
 package dev.handoff.core.internal;
 
 import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.ServletResponseWrapper;
 import jakarta.servlet.WriteListener;
 import java.io.IOException;
 
@@ -13,6 +15,7 @@ public final class ServletTransport implements Transport, WriteListener {
 
     /** Tomcat's output stream: it copies what the socket does not take before a non-blocking write returns. */
     private static final String TOMCAT_OUTPUT = "org.apache.catalina.connector.CoyoteOutputStream";
+    private static final String TOMCAT_RESPONSE = "org.apache.catalina.connector.ResponseFacade";
 
     private final Exchange exchange;
     private final ServletOutputStream out;
@@ -36,6 +39,18 @@ public final class ServletTransport implements Transport, WriteListener {
         exchange.attach(connection);
         connection.start(transport);
         return transport;
+    }
+
+    /**
+     * Whether the container of {@code response} may send from a write's array after the write returned (Jetty),
+     * or copies what its socket did not take first (Tomcat): see {@link Transport#holdsWrittenArrays()}.
+     */
+    public static boolean holdsWrittenArrays(ServletResponse response) {
+        ServletResponse r = response;
+        while (r instanceof ServletResponseWrapper w) {
+            r = w.getResponse();
+        }
+        return r == null || !r.getClass().getName().equals(TOMCAT_RESPONSE);
     }
 
     // ---- Transport: called by the connection's writer.
