@@ -6,7 +6,6 @@ import dev.handoff.proxy.StreamingProxy;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
@@ -46,14 +45,8 @@ public final class ProxyServer {
             throw new IllegalArgumentException("usage: ProxyServer <" + String.join("|", NAMES) + "> <port> <backend>");
         }
         String name = args[0];
-        Map<String, Object> props = new HashMap<>();
-        props.put("server.port", args[1]);
-        props.put("server.address", "127.0.0.1");
-        props.put("spring.main.banner-mode", "off");
-        props.put("logging.level.root", "warn");
+        Map<String, Object> props = ServerMain.commonProperties(args[1]);
         props.put("bench.backend", args[2]);
-        props.put("server.tomcat.max-connections", "30000");
-        props.put("spring.mvc.async.request-timeout", "-1");
         props.put("handoff.proxy.client", name.endsWith("-jdk") ? "jdk" : "jetty");
         List<Class<?>> sources = new ArrayList<>(List.of(Stats.class));
         if (name.startsWith("handoff")) {

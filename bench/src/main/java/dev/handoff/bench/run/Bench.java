@@ -39,14 +39,8 @@ public final class Bench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (String arg : args) {
-            if (!arg.startsWith("--") || !arg.contains("=")) {
-                throw new IllegalArgumentException("options are --servers=a,b --scenarios=x,y --out=dir --java=path "
-                        + "--java-virtual=path; not " + arg);
-            }
-            options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
-        }
+        Map<String, String> options = options(args, "--servers=a,b --scenarios=x,y --out=dir --java=path "
+                + "--java-virtual=path");
         List<String> servers = pick(options.getOrDefault("servers", "all"), ServerMain.NAMES);
         List<String> scenarios = pick(options.getOrDefault("scenarios", "all"), List.copyOf(SCENARIOS.keySet()));
         Path out = Path.of(options.getOrDefault("out", "bench/results"));
@@ -93,6 +87,18 @@ public final class Bench {
             failed.note("failed: " + e);
             return failed;
         }
+    }
+
+    /** {@code --name=value} arguments by name; anything else is refused with {@code usage}. */
+    static Map<String, String> options(String[] args, String usage) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String arg : args) {
+            if (!arg.startsWith("--") || !arg.contains("=")) {
+                throw new IllegalArgumentException("options are " + usage + "; not " + arg);
+            }
+            options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+        }
+        return options;
     }
 
     private static List<String> pick(String chosen, List<String> known) {

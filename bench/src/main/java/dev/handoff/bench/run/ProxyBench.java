@@ -14,7 +14,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -42,14 +41,8 @@ public final class ProxyBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (String arg : args) {
-            if (!arg.startsWith("--") || !arg.contains("=")) {
-                throw new IllegalArgumentException("options are --servers=a,b --out=dir --java=path --size-mib=N "
-                        + "--concurrent=N --slow=N; not " + arg);
-            }
-            options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
-        }
+        Map<String, String> options = Bench.options(args, "--servers=a,b --out=dir --java=path --size-mib=N "
+                + "--concurrent=N --slow=N");
         List<String> servers = options.containsKey("servers") ? Arrays.asList(options.get("servers").split(","))
                 : ProxyServer.NAMES;
         for (String s : servers) {

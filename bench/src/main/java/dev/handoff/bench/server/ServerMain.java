@@ -32,16 +32,9 @@ public final class ServerMain {
             throw new IllegalArgumentException("usage: ServerMain <" + String.join("|", NAMES) + "> <port>");
         }
         String name = args[0];
-        Map<String, Object> props = new HashMap<>();
-        props.put("server.port", args[1]);
-        props.put("server.address", "127.0.0.1");
-        props.put("spring.main.banner-mode", "off");
-        props.put("logging.level.root", "warn");
+        Map<String, Object> props = commonProperties(args[1]);
         // Handoff logs a stream cut for being slow (or failing) at INFO or above: keep those in the server's log.
         props.put("logging.level.dev.handoff", "info");
-        props.put("server.tomcat.max-connections", "30000");
-        props.put("server.tomcat.accept-count", "1000");
-        props.put("spring.mvc.async.request-timeout", "-1");
         props.put("handoff.heartbeat", HEARTBEAT_SECONDS + "s");
         // A ring that holds a whole burst round (512 events): a stream that falls behind reads on from it. The
         // kernel's send buffer is capped (64 KiB) and no longer holds megabytes per stream in its place.
@@ -72,6 +65,22 @@ public final class ServerMain {
         app.setDefaultProperties(props);
         app.run();
         System.out.println("bench server " + name + " up on " + args[1]);
+    }
+
+    /**
+     * What every bench server sets: loopback on {@code port}, quiet logs, connection limits above the open-file
+     * limit, no async time-out.
+     */
+    public static Map<String, Object> commonProperties(String port) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("server.port", port);
+        props.put("server.address", "127.0.0.1");
+        props.put("spring.main.banner-mode", "off");
+        props.put("logging.level.root", "warn");
+        props.put("server.tomcat.max-connections", "30000");
+        props.put("server.tomcat.accept-count", "1000");
+        props.put("spring.mvc.async.request-timeout", "-1");
+        return props;
     }
 
     /**
