@@ -36,7 +36,7 @@ final class JettyUpstream implements Upstream {
      * The size of the pooled buffers the backend's body is read into, chosen by the container of the first
      * exchange. Where the container may send from a chunk until it is ready again (Jetty), each slow exchange holds
      * one: 32 KiB. Where it copies what its socket did not take (Tomcat), the chunk is free once written, and
-     * larger reads mean fewer of Tomcat's costly write cycles: 64 KiB. Measured (bench/run-proxy, 1 GiB, nginx
+     * larger reads mean fewer of Tomcat's costly write cycles: 64 KiB. Measured (bench/run proxy, 1 GiB, nginx
      * backend): Tomcat 397 MB/s with 32 KiB reads, 548 with 64; on Jetty 64 KiB reads held 110 KiB per slow
      * exchange, 32 KiB reads 62.
      */

@@ -29,8 +29,8 @@ import java.util.stream.Stream;
  * collection, threads); nginx straight is the ceiling.
  *
  * <pre>
- * bench/run-proxy                                   # every proxy (about 5 minutes here)
- * bench/run-proxy --servers=handoff-jetty,async-proxy-servlet --size-mib=256
+ * bench/run proxy                                  # every proxy (about 5 minutes here)
+ * bench/run proxy --servers=handoff-jetty,async-proxy-servlet --size-mib=256
  * </pre>
  */
 public final class ProxyBench {
