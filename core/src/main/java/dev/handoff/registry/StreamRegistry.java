@@ -28,6 +28,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -70,6 +71,11 @@ import org.slf4j.LoggerFactory;
  * it says so: for each such topic the stream first gets an event named {@value #RESET_EVENT} whose data
  * is the topic name, and whose id lets the next reconnect resume from there. An application that gets
  * a reset reloads that topic's state from its source of truth.
+ *
+ * <p><b>Many instances.</b> With a {@link Cluster} ({@link Builder#cluster}), a publish on any instance reaches
+ * the subscribers of every instance, in one order per topic, and numbered events carry the cluster's id; each
+ * instance retains every topic's events as they pass, so a client resumes on any instance that still holds its
+ * {@code Last-Event-ID}.
  *
  * <p><b>Limits.</b> Streams in total, per topic and per client key; over a limit the request is refused
  * before anything is committed, with 503 (429 for the per-client limit), {@code Retry-After} and a message,
@@ -123,6 +129,8 @@ public final class StreamRegistry implements AutoCloseable {
             36L * 36 * 36 * 36 * 36 * 36), 36);
     private final FanOut fanOut;
     private final ScheduledFuture<?> sweep;
+    /** Carries publishes to every instance; null for a registry of its own. */
+    private final Cluster cluster;
     /** What the streams' catch-ups read the rings through. */
     private final CatchUp.Log rings = new CatchUp.Log() {
         @Override
@@ -183,6 +191,10 @@ public final class StreamRegistry implements AutoCloseable {
             this.sweep = scheduler.executor().scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
         } else {
             this.sweep = null;
+        }
+        this.cluster = b.cluster;
+        if (cluster != null) {
+            cluster.start(this::deliverFromCluster);
         }
     }
 
@@ -578,6 +590,58 @@ public final class StreamRegistry implements AutoCloseable {
      */
     public String publish(String topic, SseEvent event) {
         requireTopic(topic);
+        if (cluster != null) {
+            requireOpen(topic);
+            cluster.publish(topic, event).whenComplete((id, failure) -> {
+                if (failure != null) {
+                    log.warn("publish to '{}' failed: the cluster did not take it: {}", topic, failure.toString());
+                }
+            });
+            return null;
+        }
+        return publishHere(topic, event, null);
+    }
+
+    /**
+     * Publishes {@code event} like {@link #publish(String, SseEvent)}, and returns a stage with its id. Without a
+     * cluster it is complete at once; with one ({@link Builder#cluster}) it completes when the cluster took the
+     * event (every instance then delivers it), or fails if the cluster did not, and nothing was delivered.
+     *
+     * @throws IllegalArgumentException if the topic name is invalid
+     * @throws IllegalStateException after {@link #shutdown}
+     */
+    public CompletionStage<String> publishAsync(String topic, SseEvent event) {
+        requireTopic(topic);
+        if (cluster != null) {
+            requireOpen(topic);
+            return cluster.publish(topic, event);
+        }
+        return CompletableFuture.completedFuture(publishHere(topic, event, null));
+    }
+
+    private void requireOpen(String topic) {
+        synchronized (lock) {
+            if (state == State.CLOSED) {
+                throw new IllegalStateException("cannot publish to '" + topic + "': the registry was shut down");
+            }
+        }
+    }
+
+    /** The cluster's side: an event published on some instance, next in the cluster's order. */
+    private void deliverFromCluster(String topic, String clusterId, SseEvent event) {
+        try {
+            publishHere(topic, event, clusterId);
+        } catch (RuntimeException e) {
+            // Shut down, or this instance's fan-out is full: its subscribers miss the event, the others do not.
+            log.warn("event {} of '{}' from the cluster not delivered here: {}", clusterId, topic, e.toString());
+        }
+    }
+
+    /**
+     * Numbers, retains and fans out an event on this instance; {@code clusterId} is the id the cluster gave it
+     * (null without a cluster), which a numbered event carries instead of this registry's own.
+     */
+    private String publishHere(String topic, SseEvent event, String clusterId) {
         boolean numbered = event.id() == null && (event.data() != null || event.event() != null);
         byte[] body = ApiAccess.api().frame(event);
         List<FanOut.Stripe> toStart = FanOut.newStartList();
@@ -591,7 +655,7 @@ public final class StreamRegistry implements AutoCloseable {
                 fanOut.checkRoom(t);
             }
             long n = ++seq;
-            id = numbered ? eventId(n) : event.id();
+            id = numbered ? (clusterId != null ? clusterId : eventId(n)) : event.id();
             byte[] frame = numbered ? SseEncoder.prependId(id, body) : body;
             if (id != null) {
                 if (t == null && replayEvents > 0) {
@@ -773,6 +837,9 @@ public final class StreamRegistry implements AutoCloseable {
         synchronized (lock) {
             state = State.CLOSED;
         }
+        if (cluster != null) {
+            cluster.close();
+        }
         log.info("stream registry shut down: {} streams closed in {} ms, {} aborted after the grace period",
                 open.size(), (System.nanoTime() - started) / 1_000_000, aborted);
         return drained;
@@ -853,8 +920,20 @@ public final class StreamRegistry implements AutoCloseable {
         private UnaryOperator<StreamOptions> streamOptions = UnaryOperator.identity();
         private Duration shutdownGrace = Duration.ofSeconds(10);
         private SseEvent shutdownEvent;
+        private Cluster cluster;
 
         private Builder() {
+        }
+
+        /**
+         * Shares the registry's topics with the application's other instances through {@code cluster}: a publish
+         * on any instance reaches the subscribers of every instance, in one order per topic. The registry starts
+         * the cluster when it is built and closes it when it shuts down. {@code publish} then returns null (the id
+         * comes from the cluster): {@link StreamRegistry#publishAsync} gives it.
+         */
+        public Builder cluster(Cluster cluster) {
+            this.cluster = Objects.requireNonNull(cluster, "cluster");
+            return this;
         }
 
         /** The pool for fan-out, heartbeats and time-outs; default {@link StreamScheduler#shared()}. The application closes it. */

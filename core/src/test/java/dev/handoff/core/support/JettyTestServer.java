@@ -16,7 +16,7 @@ public final class JettyTestServer implements TestServer {
         this.connector = connector;
     }
 
-    static TestServer start(TestApp app) throws Exception {
+    public static TestServer start(TestApp app) throws Exception {
         return start(app, 0);
     }
 

@@ -7,7 +7,7 @@ import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.catalina.util.ServerInfo;
 
-final class TomcatTestServer implements TestServer {
+public final class TomcatTestServer implements TestServer {
 
     private final Tomcat tomcat;
     private final Connector connector;
@@ -17,7 +17,7 @@ final class TomcatTestServer implements TestServer {
         this.connector = connector;
     }
 
-    static TestServer start(TestApp app) throws Exception {
+    public static TestServer start(TestApp app) throws Exception {
         Tomcat tomcat = new Tomcat();
         Path base = Files.createTempDirectory("tomcat");
         tomcat.setBaseDir(base.toString());
