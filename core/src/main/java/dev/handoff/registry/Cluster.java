@@ -39,5 +39,12 @@ public interface Cluster extends AutoCloseable {
          * {@code id} is the cluster-wide id that numbered events carry (an event with an id of its own keeps it).
          */
         void deliver(String topic, String id, SseEvent event);
+
+        /**
+         * The cluster cannot vouch that this instance was handed every event since the last one delivered (the
+         * cluster trimmed events this instance had not read yet, or lost its data): every topic's subscribers here
+         * get a {@value StreamRegistry#RESET_EVENT} event, and no {@code Last-Event-ID} from before is resumed.
+         */
+        void lost(String why);
     }
 }

@@ -194,7 +194,17 @@ public final class StreamRegistry implements AutoCloseable {
         }
         this.cluster = b.cluster;
         if (cluster != null) {
-            cluster.start(this::deliverFromCluster);
+            cluster.start(new Cluster.Deliveries() {
+                @Override
+                public void deliver(String topic, String id, SseEvent event) {
+                    deliverFromCluster(topic, id, event);
+                }
+
+                @Override
+                public void lost(String why) {
+                    lostFromCluster(why);
+                }
+            });
         }
     }
 
@@ -634,6 +644,32 @@ public final class StreamRegistry implements AutoCloseable {
         } catch (RuntimeException e) {
             // Shut down, or this instance's fan-out is full: its subscribers miss the event, the others do not.
             log.warn("event {} of '{}' from the cluster not delivered here: {}", clusterId, topic, e.toString());
+        }
+    }
+
+    /**
+     * The cluster may have lost events for this instance: every topic's rings are forgotten (a resume from before
+     * gets a reset) and every subscribed topic's streams get a reset event now, after what they were sent.
+     */
+    private void lostFromCluster(String why) {
+        List<String> subscribed = new ArrayList<>();
+        synchronized (lock) {
+            forgottenTopicsUpTo = seq;
+            for (Topic t : topics.values()) {
+                t.forgetAll();
+                if (!t.isUnused()) {
+                    subscribed.add(t.name);
+                }
+            }
+            topics.values().removeIf(Topic::isUnused);
+        }
+        log.warn("the cluster may have lost events for this instance ({}): {} topics reset", why, subscribed.size());
+        for (String topic : subscribed) {
+            try {
+                publishHere(topic, SseEvent.builder().event(RESET_EVENT).data(topic).build(), null);
+            } catch (RuntimeException e) {
+                log.warn("could not send {} to the subscribers of '{}': {}", RESET_EVENT, topic, e.toString());
+            }
         }
     }
 

@@ -75,6 +75,14 @@ final class Topic {
         }
     }
 
+    /** Forgets every retained event: no resume reaches back before the topic's last event. */
+    void forgetAll() {
+        forgottenUpTo = lastSeq;
+        ring = new Retained[8];
+        head = 0;
+        size = 0;
+    }
+
     /** True if every event of this topic after {@code seq} is still retained. */
     boolean canResumeAfter(long seq) {
         return forgottenUpTo <= seq;

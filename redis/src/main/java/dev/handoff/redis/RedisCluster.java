@@ -3,12 +3,10 @@ package dev.handoff.redis;
 import dev.handoff.core.SseEvent;
 import dev.handoff.registry.Cluster;
 import io.lettuce.core.ClientOptions;
-import io.lettuce.core.Limit;
-import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -40,8 +38,9 @@ import org.slf4j.LoggerFactory;
  *         .build();
  * }</pre>
  *
- * <p>This first version carries live events between instances; resuming on another instance from the topic's log
- * and Redis failures (reconnecting, resets) come next (see the README's "Many instances").
+ * <p>An instance that may have missed events (Redis trimmed entries it had not read, or lost its data) tells its
+ * registry, which resets its topics. Resuming from Redis itself (a per-topic log, for ids older than an instance's
+ * replay ring) comes next (see the README's "Many instances").
  */
 public final class RedisCluster implements Cluster {
 
@@ -58,6 +57,8 @@ public final class RedisCluster implements Cluster {
     private final long busLength;
     private final StatefulRedisConnection<String, String> commands;
     private volatile String epoch;
+    /** The bus reader's connection name ({@code CLIENT LIST}): which instance's reader a connection is. */
+    private final String readerName = "handoff-bus-" + UUID.randomUUID().toString().substring(0, 8);
     private volatile boolean closed;
     private Thread reader;
 
@@ -82,45 +83,125 @@ public final class RedisCluster implements Cluster {
     public void start(Deliveries deliveries) {
         Objects.requireNonNull(deliveries, "deliveries");
         RedisCommands<String, String> redis = commands.sync();
-        redis.set(epochKey, UUID.randomUUID().toString().substring(0, 8), SetArgs.Builder.nx());
+        redis.set(epochKey, newEpoch(), SetArgs.Builder.nx());
         epoch = redis.get(epochKey);
         // From the bus's last entry: events published before this instance started are not delivered live here.
-        List<StreamMessage<String, String>> last = redis.xrevrange(busKey, Range.create("-", "+"), Limit.create(0, 1));
-        String from = last.isEmpty() ? "0-0" : last.get(0).getId();
+        List<Object> start = redis.eval(START_SCRIPT, ScriptOutputType.MULTI, busKey);
+        String from = String.valueOf(start.get(0));
+        long passed = ((Number) start.get(1)).longValue();
         StatefulRedisConnection<String, String> blocking = client.connect();
-        reader = new Thread(() -> read(blocking, from, deliveries), "handoff-redis-bus");
+        blocking.sync().clientSetname(readerName);
+        reader = new Thread(() -> read(blocking, from, passed, deliveries), "handoff-redis-bus");
         reader.setDaemon(true);
         reader.start();
         log.info("cluster on Redis bus {} (epoch {}), reading after {}", busKey, epoch, from);
     }
 
-    /** The bus reader: every entry after {@code from}, in order, to the registry. */
-    private void read(StatefulRedisConnection<String, String> connection, String from, Deliveries deliveries) {
+    /**
+     * Reads the bus after an id in one atomic step, with what tells whether anything unread was lost: the epoch
+     * (set if Redis lost it, with the value offered) and how many entries were ever trimmed from the bus
+     * ({@code entries-added} less {@code length}, Redis 7), then up to {@code count} entries after the id. Trimming
+     * takes the oldest entries, so if more were trimmed than the reader has passed (ARGV[4]), some it had not read
+     * are gone. A plain {@code XREAD} could not tell an entry it skipped because it was trimmed a moment before
+     * from one that never existed.
+     */
+    private static final String READ_SCRIPT = """
+            redis.call('SET', KEYS[2], ARGV[3], 'NX')
+            local epoch = redis.call('GET', KEYS[2])
+            local trimmed = 0
+            if redis.call('EXISTS', KEYS[1]) == 1 then
+              local info = redis.call('XINFO', 'STREAM', KEYS[1])
+              local added, length = 0, 0
+              for i = 1, #info, 2 do
+                if info[i] == 'entries-added' then added = info[i + 1] end
+                if info[i] == 'length' then length = info[i + 1] end
+              end
+              trimmed = added - length
+            end
+            local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+            return {epoch, trimmed, entries}
+            """;
+
+    /** Where a new reader starts, atomically: the bus's last entry id and how many entries were ever added. */
+    private static final String START_SCRIPT = """
+            if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', 0} end
+            local info = redis.call('XINFO', 'STREAM', KEYS[1])
+            local added, last = 0, '0-0'
+            for i = 1, #info, 2 do
+              if info[i] == 'entries-added' then added = info[i + 1] end
+              if info[i] == 'last-generated-id' then last = info[i + 1] end
+            end
+            return {last, added}
+            """;
+
+    /**
+     * The bus reader: every entry after {@code from}, in order, to the registry. Each read is the atomic
+     * {@link #READ_SCRIPT}; when it finds nothing new, an {@code XREAD BLOCK} waits for the next entry. A new
+     * epoch (Redis lost its data) or entries trimmed past this reader's position are reported to the registry,
+     * which resets its topics; then the reader goes on from what is there.
+     */
+    private void read(StatefulRedisConnection<String, String> connection, String from, long passedAtStart,
+            Deliveries deliveries) {
         RedisCommands<String, String> redis = connection.sync();
         String lastId = from;
+        // Entries of the bus up to lastId, the trimmed ones included: what this reader has passed.
+        long passed = passedAtStart;
         try {
             while (!closed) {
-                List<StreamMessage<String, String>> entries;
                 try {
-                    entries = redis.xread(XReadArgs.Builder.block(BLOCK).count(READ_COUNT),
-                            XReadArgs.StreamOffset.from(busKey, lastId));
+                    List<Object> answer = redis.eval(READ_SCRIPT, ScriptOutputType.MULTI,
+                            new String[] {busKey, epochKey}, lastId, Integer.toString(READ_COUNT), newEpoch(),
+                            Long.toString(passed));
+                    String nowEpoch = String.valueOf(answer.get(0));
+                    if (!nowEpoch.equals(epoch)) {
+                        String was = epoch;
+                        epoch = nowEpoch;
+                        lastId = "0-0";
+                        passed = 0;
+                        deliveries.lost("Redis lost its data: epoch " + was + " is now " + nowEpoch);
+                        continue;
+                    }
+                    long trimmed = ((Number) answer.get(1)).longValue();
+                    if (trimmed > passed) {
+                        deliveries.lost("the bus " + busKey + " was trimmed past this instance's position " + lastId
+                                + " (" + (trimmed - passed) + " entries it had not read)");
+                        passed = trimmed;
+                    }
+                    List<?> entries = (List<?>) answer.get(2);
+                    for (Object e : entries) {
+                        List<?> entry = (List<?>) e;
+                        lastId = String.valueOf(entry.get(0));
+                        passed++;
+                        Map<String, String> body = fields((List<?>) entry.get(1));
+                        deliveries.deliver(body.get("t"), epoch + "_" + lastId, EventFields.decode(body));
+                    }
+                    if (entries.isEmpty()) {
+                        // Nothing new: wait for the next entry (what it returns is read by the script next round).
+                        redis.xread(XReadArgs.Builder.block(BLOCK).count(1), XReadArgs.StreamOffset.from(busKey, lastId));
+                    }
                 } catch (RuntimeException e) {
                     if (closed) {
                         return;
                     }
                     log.warn("reading the Redis bus {} failed, retrying: {}", busKey, e.toString());
                     sleepQuietly(BLOCK);
-                    continue;
-                }
-                for (StreamMessage<String, String> entry : entries) {
-                    lastId = entry.getId();
-                    Map<String, String> body = entry.getBody();
-                    deliveries.deliver(body.get("t"), epoch + "_" + entry.getId(), EventFields.decode(body));
                 }
             }
         } finally {
             connection.close();
         }
+    }
+
+    private static String newEpoch() {
+        return UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static Map<String, String> fields(List<?> flat) {
+        Map<String, String> body = new HashMap<>(flat.size());
+        for (int i = 0; i + 1 < flat.size(); i += 2) {
+            body.put(String.valueOf(flat.get(i)), String.valueOf(flat.get(i + 1)));
+        }
+        return body;
     }
 
     @Override
@@ -152,9 +233,14 @@ public final class RedisCluster implements Cluster {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
 
+    /** The name the bus reader's connection gives itself in Redis. */
+    String readerName() {
+        return readerName;
+    }
+
     @Override
     public String toString() {
-        return "RedisCluster[" + busKey + ", epoch " + epoch + "]";
+        return "RedisCluster[" + busKey + ", epoch " + epoch + ", reader " + readerName + "]";
     }
 
     private static void sleepQuietly(Duration d) {

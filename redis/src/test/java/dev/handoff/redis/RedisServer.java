@@ -53,14 +53,24 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
         return port;
     }
 
+    /** Stops the server and starts a new one on the same port, with none of the old one's data. */
+    public void restartEmpty() throws Exception {
+        stop();
+        launch();
+    }
+
     void start() throws Exception {
-        Path binary = PLACES.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new IllegalStateException(
-                "these tests need a real redis-server at /usr/bin/redis-server: install Debian's with "
-                        + "`sudo apt-get install -y redis-server` (.ci/run does this in CI)"));
         try (ServerSocket probe = new ServerSocket(0)) {
             port = probe.getLocalPort();
         }
         dir = Files.createTempDirectory("handoff-redis");
+        launch();
+    }
+
+    private void launch() throws Exception {
+        Path binary = PLACES.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new IllegalStateException(
+                "these tests need a real redis-server at /usr/bin/redis-server: install Debian's with "
+                        + "`sudo apt-get install -y redis-server` (.ci/run does this in CI)"));
         List<String> command = new ArrayList<>(List.of(binary.toString(), "--port", Integer.toString(port), "--bind",
                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--daemonize", "no"));
         process = new ProcessBuilder(command).redirectErrorStream(true)
