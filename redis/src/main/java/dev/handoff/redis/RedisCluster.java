@@ -4,13 +4,18 @@ import dev.handoff.core.SseEvent;
 import dev.handoff.registry.Cluster;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
+import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -65,9 +70,12 @@ public final class RedisCluster implements Cluster {
     private RedisCluster(Builder b) {
         this.client = RedisClient.create(RedisURI.create(b.uri));
         // While Redis is unreachable a publish fails at once: Lettuce would otherwise queue commands without bound.
+        // A Redis that stops answering (paused, overloaded) fails a publish after the command time-out, not never.
         client.setOptions(ClientOptions.builder()
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .requestQueueSize(b.maxPendingPublishes).build());
+                .requestQueueSize(b.maxPendingPublishes)
+                .timeoutOptions(TimeoutOptions.enabled(b.commandTimeout)).build());
+        client.setDefaultTimeout(b.commandTimeout.plus(BLOCK));
         this.busKey = b.prefix + "bus";
         this.epochKey = b.prefix + "epoch";
         this.busLength = b.busLength;
@@ -122,6 +130,8 @@ public final class RedisCluster implements Cluster {
             return {epoch, trimmed, entries}
             """;
 
+    private static final String READ_SCRIPT_SHA = sha1(READ_SCRIPT);
+
     /** Where a new reader starts, atomically: the bus's last entry id and how many entries were ever added. */
     private static final String START_SCRIPT = """
             if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', 0} end
@@ -149,9 +159,7 @@ public final class RedisCluster implements Cluster {
         try {
             while (!closed) {
                 try {
-                    List<Object> answer = redis.eval(READ_SCRIPT, ScriptOutputType.MULTI,
-                            new String[] {busKey, epochKey}, lastId, Integer.toString(READ_COUNT), newEpoch(),
-                            Long.toString(passed));
+                    List<Object> answer = readScript(redis, lastId, passed);
                     String nowEpoch = String.valueOf(answer.get(0));
                     if (!nowEpoch.equals(epoch)) {
                         String was = epoch;
@@ -189,6 +197,18 @@ public final class RedisCluster implements Cluster {
             }
         } finally {
             connection.close();
+        }
+    }
+
+    /** The read script by its SHA (loaded again when Redis restarted and forgot it). */
+    private List<Object> readScript(RedisCommands<String, String> redis, String lastId, long passed) {
+        String[] keys = {busKey, epochKey};
+        String[] args = {lastId, Integer.toString(READ_COUNT), newEpoch(), Long.toString(passed)};
+        try {
+            return redis.evalsha(READ_SCRIPT_SHA, ScriptOutputType.MULTI, keys, args);
+        } catch (RedisNoScriptException e) {
+            redis.scriptLoad(READ_SCRIPT);
+            return redis.evalsha(READ_SCRIPT_SHA, ScriptOutputType.MULTI, keys, args);
         }
     }
 
@@ -233,6 +253,19 @@ public final class RedisCluster implements Cluster {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
 
+    private static String sha1(String script) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8));
+            StringBuilder hex = new StringBuilder(40);
+            for (byte b : digest) {
+                hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+            }
+            return hex.toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-1", e);
+        }
+    }
+
     /** The name the bus reader's connection gives itself in Redis. */
     String readerName() {
         return readerName;
@@ -253,13 +286,14 @@ public final class RedisCluster implements Cluster {
 
     /**
      * Settings of a {@link RedisCluster}. Defaults: keys under {@code handoff:}, a bus of about 10,000 entries, up to
-     * 10,000 publishes awaiting Redis's answer.
+     * 10,000 publishes awaiting Redis's answer, 5 s for Redis to answer one.
      */
     public static final class Builder {
         private final String uri;
         private String prefix = "handoff:";
         private long busLength = 10_000;
         private int maxPendingPublishes = 10_000;
+        private Duration commandTimeout = Duration.ofSeconds(5);
 
         private Builder(String uri) {
             this.uri = Objects.requireNonNull(uri, "uri");
@@ -286,6 +320,16 @@ public final class RedisCluster implements Cluster {
                 throw new IllegalArgumentException("maxPendingPublishes must be at least 1: " + max);
             }
             this.maxPendingPublishes = max;
+            return this;
+        }
+
+        /** How long Redis may take to answer a command; a publish not answered by then fails. */
+        public Builder commandTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("commandTimeout must be positive: " + timeout);
+            }
+            this.commandTimeout = timeout;
             return this;
         }
 

@@ -1,21 +1,23 @@
 package dev.handoff.redis;
 
+import static dev.handoff.redis.Instance.WAIT;
+import static dev.handoff.redis.Instance.awaitData;
+import static dev.handoff.redis.Instance.awaitEventNamed;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.handoff.core.SseEvent;
-import dev.handoff.core.support.JettyTestServer;
 import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.StreamClient;
-import dev.handoff.core.support.TestApp;
-import dev.handoff.core.support.TestServer;
-import dev.handoff.core.support.TomcatTestServer;
 import dev.handoff.registry.StreamRegistry;
+import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -23,71 +25,70 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * What an instance does when Redis may have lost events meant for it: its subscribers are told with a
- * {@code reset} (never a silent gap), and it goes on with what comes next.
+ * What an instance does when Redis fails it: a publish fails instead of waiting or piling up, streams stay open,
+ * and where events meant for it may be gone its subscribers are told with a {@code reset}, never a silent gap.
  */
 class ClusterFailureTest {
 
     @RegisterExtension
     static final RedisServer redis = new RedisServer();
 
-    private static final Duration WAIT = Duration.ofSeconds(15);
     private static final AtomicInteger APPS = new AtomicInteger();
 
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final List<Instance> open = new ArrayList<>();
 
-    private record Node(StreamRegistry registry, RedisCluster cluster, StreamClient client) {
+    private Instance start(String prefix, boolean jetty, long busLength) throws Exception {
+        Instance i = Instance.start(redis, prefix, jetty, b -> b.busLength(busLength).commandTimeout(Duration.ofSeconds(1)));
+        open.add(i);
+        return i;
     }
 
-    private Node node(String prefix, long busLength, boolean jetty) throws Exception {
-        RedisCluster cluster = RedisCluster.builder(redis.uri()).keyPrefix(prefix).busLength(busLength).build();
-        StreamRegistry registry = StreamRegistry.builder().cluster(cluster).shutdown(Duration.ofSeconds(1), null)
-                .build();
-        TestApp app = new TestApp().route("/sse", (req, resp) -> registry.subscribe(req, req.getParameter("topic")));
-        TestServer server = jetty ? JettyTestServer.start(app) : TomcatTestServer.start(app);
-        StreamClient client = new StreamClient(server.port());
-        open.add(client);
-        open.add(server);
-        open.add(registry);
-        return new Node(registry, cluster, client);
+    /** A on Jetty and B on Tomcat, a subscriber of {@code topic} on B that got A's first event ({@code firstId}). */
+    private record Running(Instance a, Instance b, StreamClient.Conn onB, String firstId) {
+    }
+
+    private Running running(String name, long busLength, String topic) throws Exception {
+        String prefix = name + APPS.incrementAndGet() + ":";
+        Instance a = start(prefix, true, busLength);
+        Instance b = start(prefix, false, busLength);
+        StreamClient.Conn onB = b.subscribe(topic);
+        String first = a.publish(topic, "before");
+        onB.awaitEvents(1, WAIT);
+        return new Running(a, b, onB, first);
     }
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
+        for (Instance i : open) {
+            i.close();
         }
     }
 
     @Test
     void anInstanceWhoseBusWasTrimmedPastItsPositionTellsItsSubscribersToReset() throws Exception {
-        String prefix = "trim" + APPS.incrementAndGet() + ":";
-        Node a = node(prefix, 10, true);
-        Node b = node(prefix, 10, false);
-        StreamClient.Conn onB = b.client().get("/sse?topic=t");
-        awaitOpen(b);
-        a.registry().publishAsync("t", SseEvent.of("before")).toCompletableFuture().get(10, TimeUnit.SECONDS);
-        onB.awaitEvents(1, WAIT);
+        Running run = running("trim", 10, "t");
+        Instance a = run.a();
+        Instance b = run.b();
+        StreamClient.Conn onB = run.onB();
 
         // B's bus reader loses its connection; while it is away, A publishes far more than the bus keeps.
-        killConnectionsNamed(b.cluster().readerName());
+        killConnectionsNamed(b.cluster.readerName());
         List<CompletableFuture<String>> sent = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            sent.add(a.registry().publishAsync("t", SseEvent.of("e" + i)).toCompletableFuture());
+            sent.add(a.registry.publishAsync("t", SseEvent.of("e" + i)).toCompletableFuture());
         }
         CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
 
         Event reset = awaitEventNamed(onB, StreamRegistry.RESET_EVENT);
         assertThat(reset.data()).isEqualTo("t");
-        // What B delivers after the reset is in order and ends with the last event published.
-        a.registry().publishAsync("t", SseEvent.of("after")).toCompletableFuture().get(10, TimeUnit.SECONDS);
-        List<Event> all = onB.awaitEvents(3, WAIT);
+        a.publish("t", "after");
         awaitData(onB, "after");
         List<Event> events = onB.events();
+        assertThat(events.get(0).data()).isEqualTo("before");
         List<String> afterReset = events.subList(events.indexOf(reset) + 1, events.size()).stream()
                 .filter(e -> !StreamRegistry.RESET_EVENT.equals(e.type())).map(Event::data).toList();
-        // Every gap is announced (a reset before what follows it); what arrives is never duplicated.
         assertThat(afterReset).endsWith("after").doesNotHaveDuplicates();
+        // Every jump in the sequence comes after a reset: nothing is skipped silently.
         int previous = -1;
         boolean resetSince = true;
         for (Event e : events) {
@@ -101,45 +102,52 @@ class ClusterFailureTest {
                 resetSince = false;
             }
         }
-        assertThat(all.get(0).data()).isEqualTo("before");
     }
 
     @Test
     void anInstanceWhoseRedisRestartedEmptyResetsItsSubscribersAndGoesOn() throws Exception {
-        String prefix = "restart" + APPS.incrementAndGet() + ":";
-        Node a = node(prefix, 10_000, true);
-        Node b = node(prefix, 10_000, false);
-        StreamClient.Conn onB = b.client().get("/sse?topic=r");
-        awaitOpen(b);
-        String before = a.registry().publishAsync("r", SseEvent.of("before")).toCompletableFuture()
-                .get(10, TimeUnit.SECONDS);
-        onB.awaitEvents(1, WAIT);
+        Running run = running("restart", 10_000, "r");
+        Instance a = run.a();
+        Instance b = run.b();
+        StreamClient.Conn onB = run.onB();
+        String before = run.firstId();
 
         redis.restartEmpty();
 
         Event reset = awaitEventNamed(onB, StreamRegistry.RESET_EVENT);
         assertThat(reset.data()).isEqualTo("r");
         // Publishing works again once the instance reconnected; the stream stayed open throughout.
-        publishUntilTaken(a.registry(), "r", "after");
+        a.publishUntilTaken("r", "after");
         awaitData(onB, "after");
         // An id from before the restart is from a lost history: a client that comes back with it is told so.
-        StreamClient.Conn back = b.client().get("/sse?topic=r", "Last-Event-ID: " + before);
+        StreamClient.Conn back = b.subscribe("r", "Last-Event-ID: " + before);
         assertThat(back.awaitEvents(1, WAIT).get(0).type()).isEqualTo(StreamRegistry.RESET_EVENT);
     }
 
-    private static void publishUntilTaken(StreamRegistry registry, String topic, String data) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            try {
-                registry.publishAsync(topic, SseEvent.of(data)).toCompletableFuture().get(5, TimeUnit.SECONDS);
-                return;
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException notYet) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("Redis did not take a publish within " + WAIT, notYet);
-                }
-                Thread.sleep(100);
-            }
+    @Test
+    void whileRedisIsPausedAPublishFailsWithinTheTimeoutAndAfterwardsNothingIsLost() throws Exception {
+        Running run = running("pause", 10_000, "p");
+        Instance a = run.a();
+        Instance b = run.b();
+        StreamClient.Conn onB = run.onB();
+
+        redis.pause();
+        long started = System.nanoTime();
+        try {
+            CompletableFuture<String> stuck = a.registry.publishAsync("p", SseEvent.of("lost")).toCompletableFuture();
+            assertThatThrownBy(() -> stuck.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .hasMessageContaining("timed out");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+            assertThat(b.registry.openStreams()).as("streams stay open while Redis is away").isEqualTo(1);
+        } finally {
+            redis.resume();
         }
+
+        a.publishUntilTaken("p", "after");
+        awaitData(onB, "after");
+        // A paused Redis lost nothing: no reset, and the stream goes on in order.
+        assertThat(onB.events()).extracting(Event::type).doesNotContain(StreamRegistry.RESET_EVENT);
+        assertThat(Instance.data(onB.events())).startsWith("before").endsWith("after");
     }
 
     private static void killConnectionsNamed(String name) {
@@ -150,51 +158,13 @@ class ClusterFailureTest {
             for (String line : list.split("\n")) {
                 if (line.contains(" name=" + name + " ")) {
                     String id = line.substring(line.indexOf("id=") + 3, line.indexOf(' ', line.indexOf("id=")));
-                    c.sync().clientKill(io.lettuce.core.KillArgs.Builder.id(Long.parseLong(id)));
+                    c.sync().clientKill(KillArgs.Builder.id(Long.parseLong(id)));
                     killed++;
                 }
             }
             assertThat(killed).as("connections named " + name + " in " + list).isEqualTo(1);
         } finally {
             client.shutdown();
-        }
-    }
-
-    private static Event awaitEventNamed(StreamClient.Conn conn, String type) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            for (Event e : conn.events()) {
-                if (type.equals(e.type())) {
-                    return e;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no '" + type + "' event within " + WAIT + "; got " + conn.events());
-    }
-
-    private static void awaitData(StreamClient.Conn conn, String data) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (data(conn.events()).stream().noneMatch(data::equals)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no event with data '" + data + "' within " + WAIT + "; got "
-                        + conn.events().size() + " events");
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    private static List<String> data(List<Event> events) {
-        return events.stream().map(Event::data).toList();
-    }
-
-    private static void awaitOpen(Node n) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (n.registry().openStreams() < 1) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no stream open within " + WAIT);
-            }
-            Thread.sleep(10);
         }
     }
 }

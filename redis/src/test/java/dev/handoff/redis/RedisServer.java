@@ -30,9 +30,20 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
     private static final List<Path> PLACES = List.of(Path.of("/usr/bin/redis-server"),
             Path.of("/usr/local/bin/redis-server"));
 
+    private final boolean persistent;
     private Process process;
     private Path dir;
     private int port;
+
+    /** A server without persistence: a restart loses everything. */
+    public RedisServer() {
+        this(false);
+    }
+
+    /** With {@code persistent}, an append-only file written on every command: a restart keeps every entry. */
+    public RedisServer(boolean persistent) {
+        this.persistent = persistent;
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
@@ -56,7 +67,48 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
     /** Stops the server and starts a new one on the same port, with none of the old one's data. */
     public void restartEmpty() throws Exception {
         stop();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals("redis.log")) {
+                    deleteRecursively(f);
+                }
+            }
+        }
         launch();
+    }
+
+    /** Stops the server and starts it again on the same port and directory: with persistence, its data is back. */
+    public void restart() throws Exception {
+        stop();
+        launch();
+    }
+
+    /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+    public void pause() throws Exception {
+        signal("STOP");
+    }
+
+    /** Lets a paused server go on (SIGCONT). */
+    public void resume() throws Exception {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+        }
+    }
+
+    private static void deleteRecursively(Path p) throws IOException {
+        if (Files.isDirectory(p)) {
+            try (var files = Files.list(p)) {
+                for (Path f : files.toList()) {
+                    deleteRecursively(f);
+                }
+            }
+        }
+        Files.delete(p);
     }
 
     void start() throws Exception {
@@ -72,9 +124,11 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
                 "these tests need a real redis-server at /usr/bin/redis-server: install Debian's with "
                         + "`sudo apt-get install -y redis-server` (.ci/run does this in CI)"));
         List<String> command = new ArrayList<>(List.of(binary.toString(), "--port", Integer.toString(port), "--bind",
-                "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--daemonize", "no"));
+                "127.0.0.1", "--save", "", "--dir", dir.toString(), "--daemonize", "no"));
+        command.addAll(persistent ? List.of("--appendonly", "yes", "--appendfsync", "always")
+                : List.of("--appendonly", "no"));
         process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("redis.log").toFile()).start();
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile())).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
