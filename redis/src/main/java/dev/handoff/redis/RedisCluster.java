@@ -68,14 +68,16 @@ public final class RedisCluster implements Cluster {
     private Thread reader;
 
     private RedisCluster(Builder b) {
-        this.client = RedisClient.create(RedisURI.create(b.uri));
+        RedisURI uri = RedisURI.create(b.uri);
+        // The sync commands' time-out (on the URI: Lettuce 7 has no client-wide setter); the blocking read waits less.
+        uri.setTimeout(b.commandTimeout.plus(BLOCK));
+        this.client = RedisClient.create(uri);
         // While Redis is unreachable a publish fails at once: Lettuce would otherwise queue commands without bound.
         // A Redis that stops answering (paused, overloaded) fails a publish after the command time-out, not never.
         client.setOptions(ClientOptions.builder()
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .requestQueueSize(b.maxPendingPublishes)
                 .timeoutOptions(TimeoutOptions.enabled(b.commandTimeout)).build());
-        client.setDefaultTimeout(b.commandTimeout.plus(BLOCK));
         this.busKey = b.prefix + "bus";
         this.epochKey = b.prefix + "epoch";
         this.busLength = b.busLength;

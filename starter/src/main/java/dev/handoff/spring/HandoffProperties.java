@@ -41,6 +41,7 @@ public class HandoffProperties {
     private final Shutdown shutdown = new Shutdown();
     private final Filter filter = new Filter();
     private final Proxy proxy = new Proxy();
+    private final Cluster cluster = new Cluster();
     private final Body body = new Body();
 
     /** The HTTP clients {@code StreamingProxy} can sit on. */
@@ -389,5 +390,72 @@ public class HandoffProperties {
 
     public Proxy getProxy() {
         return proxy;
+    }
+
+    public Cluster getCluster() {
+        return cluster;
+    }
+
+    /**
+     * Many instances sharing the registry's topics through Redis ({@code dev.handoff:handoff-redis} on the class
+     * path). The Redis is Spring Boot's {@code spring.data.redis.*} (url, or host, port, username, password,
+     * database, ssl.enabled) unless {@code redis-url} is given.
+     */
+    public static class Cluster {
+
+        /** Share the registry's topics with the application's other instances. */
+        private boolean enabled;
+
+        /** The Redis to use instead of {@code spring.data.redis.*}, as {@code redis://host:port}. */
+        private String redisUrl;
+
+        /** The prefix of every Redis key the cluster uses (applications sharing one Redis need their own). */
+        private String keyPrefix = "handoff:";
+
+        /** About how many entries the bus keeps: an instance further behind than that resets its streams. */
+        private long busLength = 10_000;
+
+        /** How long Redis may take to answer; a publish not answered by then fails. */
+        private Duration commandTimeout = Duration.ofSeconds(5);
+
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public String getRedisUrl() {
+            return redisUrl;
+        }
+
+        public void setRedisUrl(String redisUrl) {
+            this.redisUrl = redisUrl;
+        }
+
+        public String getKeyPrefix() {
+            return keyPrefix;
+        }
+
+        public void setKeyPrefix(String keyPrefix) {
+            this.keyPrefix = keyPrefix;
+        }
+
+        public long getBusLength() {
+            return busLength;
+        }
+
+        public void setBusLength(long busLength) {
+            this.busLength = busLength;
+        }
+
+        public Duration getCommandTimeout() {
+            return commandTimeout;
+        }
+
+        public void setCommandTimeout(Duration commandTimeout) {
+            this.commandTimeout = commandTimeout;
+        }
     }
 }
