@@ -11,6 +11,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.context.request.ServletRequestAttributes;
 import org.springframework.web.context.request.ServletWebRequest;
@@ -106,6 +107,15 @@ public final class HandoffStreams {
     /** Publishes an event named {@code event} whose data is {@code data} (encoded once) to the topic. */
     public String publish(String topic, String event, Object data) {
         return registry.publish(topic, SseEvent.of(event, encoder.dataOf(data)));
+    }
+
+    /**
+     * Publishes like {@link #publish(String, String, Object)} and returns a stage with the event's id: complete at
+     * once on a single instance; with {@code handoff.cluster.enabled}, when Redis took the event (it fails if Redis
+     * did not, and then no instance delivered it).
+     */
+    public CompletionStage<String> publishAsync(String topic, String event, Object data) {
+        return registry.publishAsync(topic, SseEvent.of(event, encoder.dataOf(data)));
     }
 
 

@@ -10,6 +10,7 @@ import dev.handoff.spring.app.StreamingApplication;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -69,6 +70,10 @@ class ClusterServerTest {
         assertThat(e.type()).isEqualTo("progress");
         assertThat(e.data()).contains("\"percentDone\":42");
         assertThat(e.lastEventId()).contains("_");
+
+        String second = a.getBean(HandoffStreams.class).publishAsync("tasks/t1", "progress",
+                new StreamingApplication.Progress("t1", 43)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(onB.awaitEvents(2, WAIT).get(1).lastEventId()).isEqualTo(second);
     }
 
     @Test
