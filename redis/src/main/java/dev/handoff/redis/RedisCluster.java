@@ -109,15 +109,19 @@ public final class RedisCluster implements Cluster {
 
     /**
      * Reads the bus after an id in one atomic step, with what tells whether anything unread was lost: the epoch
-     * (set if Redis lost it, with the value offered) and how many entries were ever trimmed from the bus
+     * (set if Redis lost it, with the value offered; otherwise the script writes nothing, so that it still reads
+     * when Redis refuses writes at its {@code maxmemory}) and how many entries were ever trimmed from the bus
      * ({@code entries-added} less {@code length}, Redis 7), then up to {@code count} entries after the id. Trimming
      * takes the oldest entries, so if more were trimmed than the reader has passed (ARGV[4]), some it had not read
      * are gone. A plain {@code XREAD} could not tell an entry it skipped because it was trimmed a moment before
      * from one that never existed.
      */
     private static final String READ_SCRIPT = """
-            redis.call('SET', KEYS[2], ARGV[3], 'NX')
             local epoch = redis.call('GET', KEYS[2])
+            if not epoch then
+              redis.call('SET', KEYS[2], ARGV[3], 'NX')
+              epoch = redis.call('GET', KEYS[2])
+            end
             local trimmed = 0
             if redis.call('EXISTS', KEYS[1]) == 1 then
               local info = redis.call('XINFO', 'STREAM', KEYS[1])

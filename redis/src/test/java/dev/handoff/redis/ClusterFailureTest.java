@@ -150,6 +150,49 @@ class ClusterFailureTest {
         assertThat(Instance.data(onB.events())).startsWith("before").endsWith("after");
     }
 
+    @Test
+    void atItsMemoryLimitRedisRefusesPublishesWithAClearFailureAndTheInstancesGoOnReading() throws Exception {
+        Running run = running("full", 10_000, "m");
+        String big = "x".repeat(16 * 1024);
+        RedisClient admin = RedisClient.create(redis.uri());
+        try (StatefulRedisConnection<String, String> c = admin.connect()) {
+            c.sync().configSet("maxmemory-policy", "noeviction");
+            c.sync().configSet("maxmemory", Long.toString(usedMemory(c) + 512 * 1024));
+            try {
+                Throwable refused = null;
+                int taken = 0;
+                for (int i = 0; i < 200 && refused == null; i++) {
+                    try {
+                        run.a().publish("m", big);
+                        taken++;
+                    } catch (ExecutionException e) {
+                        refused = e.getCause();
+                    }
+                }
+                assertThat(refused).as("a publish refused once Redis is full").isNotNull();
+                assertThat(refused).hasMessageContaining("OOM");
+                // While Redis is still full, everything it took reaches the other instance: the reader only reads.
+                assertThat(run.onB().awaitEvents(1 + taken, WAIT)).hasSize(1 + taken);
+            } finally {
+                c.sync().configSet("maxmemory", "0");
+            }
+        } finally {
+            admin.shutdown();
+        }
+        run.a().publish("m", "after");
+        awaitData(run.onB(), "after");
+        assertThat(run.onB().events()).extracting(Event::type).doesNotContain(StreamRegistry.RESET_EVENT);
+    }
+
+    private static long usedMemory(StatefulRedisConnection<String, String> c) {
+        for (String line : c.sync().info("memory").split("\r?\n")) {
+            if (line.startsWith("used_memory:")) {
+                return Long.parseLong(line.substring("used_memory:".length()).trim());
+            }
+        }
+        throw new IllegalStateException("no used_memory in INFO memory");
+    }
+
     private static void killConnectionsNamed(String name) {
         RedisClient client = RedisClient.create(redis.uri());
         try (StatefulRedisConnection<String, String> c = client.connect()) {
