@@ -599,17 +599,16 @@ public final class StreamRegistry implements AutoCloseable {
      * @throws IllegalStateException after {@link #shutdown}
      */
     public String publish(String topic, SseEvent event) {
-        requireTopic(topic);
-        if (cluster != null) {
-            requireOpen(topic);
-            cluster.publish(topic, event).whenComplete((id, failure) -> {
-                if (failure != null) {
-                    log.warn("publish to '{}' failed: the cluster did not take it: {}", topic, failure.toString());
-                }
-            });
-            return null;
+        if (cluster == null) {
+            requireTopic(topic);
+            return publishHere(topic, event, null);
         }
-        return publishHere(topic, event, null);
+        publishAsync(topic, event).whenComplete((id, failure) -> {
+            if (failure != null) {
+                log.warn("publish to '{}' failed: the cluster did not take it: {}", topic, failure.toString());
+            }
+        });
+        return null;
     }
 
     /**

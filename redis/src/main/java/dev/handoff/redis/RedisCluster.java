@@ -93,6 +93,7 @@ public final class RedisCluster implements Cluster {
     public void start(Deliveries deliveries) {
         Objects.requireNonNull(deliveries, "deliveries");
         RedisCommands<String, String> redis = commands.sync();
+        requireRedis7(redis);
         redis.set(epochKey, newEpoch(), SetArgs.Builder.nx());
         epoch = redis.get(epochKey);
         // From the bus's last entry: events published before this instance started are not delivered live here.
@@ -269,6 +270,25 @@ public final class RedisCluster implements Cluster {
             return hex.toString();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-1", e);
+        }
+    }
+
+    /**
+     * Refuses a Redis older than 7.0: the bus reader counts trimmed entries with {@code XINFO STREAM}'s
+     * {@code entries-added}, which Redis 7 introduced; on an older one a reader that fell behind would miss events
+     * without telling its subscribers.
+     */
+    private static void requireRedis7(RedisCommands<String, String> redis) {
+        for (String line : redis.info("server").split("\\r?\\n")) {
+            if (line.startsWith("redis_version:")) {
+                String version = line.substring("redis_version:".length()).trim();
+                int major = Integer.parseInt(version.substring(0, version.indexOf('.')));
+                if (major < 7) {
+                    throw new IllegalStateException("handoff-redis needs Redis 7.0 or later (XINFO STREAM entries-added); "
+                            + "this one is " + version);
+                }
+                return;
+            }
         }
     }
 

@@ -96,26 +96,13 @@ final class Instance implements AutoCloseable {
     }
 
     static Event awaitEventNamed(StreamClient.Conn conn, String type) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            for (Event e : conn.events()) {
-                if (type.equals(e.type())) {
-                    return e;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no '" + type + "' event within " + WAIT + "; got " + conn.events().size() + " events");
+        conn.awaitCondition(c -> c.events().stream().anyMatch(e -> type.equals(e.type())), WAIT,
+                "a '" + type + "' event");
+        return conn.events().stream().filter(e -> type.equals(e.type())).findFirst().orElseThrow();
     }
 
     static void awaitData(StreamClient.Conn conn, String data) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (data(conn.events()).stream().noneMatch(data::equals)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no event with data '" + data + "' within " + WAIT + "; got "
-                        + conn.events().size() + " events");
-            }
-            Thread.sleep(20);
-        }
+        conn.awaitCondition(c -> c.events().stream().anyMatch(e -> data.equals(e.data())), WAIT,
+                "an event with data '" + data + "'");
     }
 }
