@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * event, and its events up to that moment are skipped: the client reloads that topic's state. The reset's
  * id is the position the stream has reached, so a reconnect with it resumes every topic correctly.
  *
+ * <p>With a cluster, a client whose {@code Last-Event-ID} the rings do not hold reads the cluster's log first
+ * ({@link ClusterResume}), and this reads the rings after where that part ended.
+ *
  * <p>Threads: pages run on the stream's stripe only, one at a time (one entry in its mailbox, or one room
  * callback, never both), so {@link #cursor} and {@link #closeAt} are touched by that stripe alone; the rings
  * and subscriptions are read under the registry's lock.
@@ -57,6 +60,18 @@ final class CatchUp implements FanOut.Entry, Runnable {
 
         /** The id the registry gives the event numbered {@code seq}. */
         String idOf(long seq);
+
+        /** The registry's cluster, or null. */
+        Cluster cluster();
+
+        /**
+         * Under {@link #lock()}, with a cluster: the registry's position in the cluster's order (every event up to
+         * it was delivered here, or came before this instance started; later ones will be).
+         */
+        String clusterPositionLocked();
+
+        /** Under {@link #lock()}, with a cluster: the local number of the last event delivered up to that position. */
+        long clusterSeqLocked();
     }
 
     private final Member member;
@@ -71,6 +86,8 @@ final class CatchUp implements FanOut.Entry, Runnable {
     /** A closeTopic came while catching up: close the stream once the cursor reaches this; -1 for none. */
     private long closeAt = -1;
     private CloseStatus closeWith;
+    /** Reading from the cluster first ({@link #beginFromCluster}); null once the stream reads the rings. */
+    private ClusterResume fromCluster;
 
     CatchUp(Member member, Log registry, FanOut fanOut) {
         this.member = member;
@@ -85,6 +102,15 @@ final class CatchUp implements FanOut.Entry, Runnable {
      */
     void beginAfter(long seq) {
         cursor = seq;
+        member.catchingUp = true;
+    }
+
+    /**
+     * As {@link #beginAfter}, for a client whose {@code lastEventId} this instance's rings do not hold: the
+     * stream first reads its topics' events from the registry's cluster ({@link ClusterResume}), then the rings.
+     */
+    void beginFromCluster(String lastEventId, List<String> topics) {
+        fromCluster = new ClusterResume(member, registry, registry.cluster(), lastEventId, topics, this);
         member.catchingUp = true;
     }
 
@@ -120,6 +146,14 @@ final class CatchUp implements FanOut.Entry, Runnable {
 
     @Override
     public void deliver(int stripe, FanOut out) {
+        if (fromCluster != null) {
+            long after = fromCluster.step(out);
+            if (after < 0) {
+                return; // A read in flight, or no room: this runs again.
+            }
+            fromCluster = null;
+            cursor = after;
+        }
         Connection connection = member.stream.connection();
         for (int pages = 0; pages < PAGES_PER_VISIT; pages++) {
             long room = Math.max(1, fillTo - connection.queuedBytes());
@@ -242,7 +276,8 @@ final class CatchUp implements FanOut.Entry, Runnable {
 
     @Override
     public String toString() {
-        return "CatchUp[stream " + member.id() + (member.catchingUp ? ", after " + cursor : ", live")
+        return "CatchUp[stream " + member.id() + (fromCluster != null ? ", " + fromCluster
+                : member.catchingUp ? ", after " + cursor : ", live")
                 + (closeAt >= 0 ? ", closing after " + closeAt : "") + "]";
     }
 }

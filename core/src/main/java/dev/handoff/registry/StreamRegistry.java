@@ -73,9 +73,10 @@ import org.slf4j.LoggerFactory;
  * a reset reloads that topic's state from its source of truth.
  *
  * <p><b>Many instances.</b> With a {@link Cluster} ({@link Builder#cluster}), a publish on any instance reaches
- * the subscribers of every instance, in one order per topic, and numbered events carry the cluster's id; each
- * instance retains every topic's events as they pass, so a client resumes on any instance that still holds its
- * {@code Last-Event-ID}.
+ * the subscribers of every instance, in one order per topic, and numbered events carry the cluster's id. A client
+ * resumes on any instance: from its rings when they hold the {@code Last-Event-ID} (it was connected here), else
+ * from the cluster's log ({@link Cluster#read}), a page at a time by demand, and then from the rings, with no gap
+ * and no duplicate. Only topics with streams here are retained in rings; the cluster keeps the others.
  *
  * <p><b>Limits.</b> Streams in total, per topic and per client key; over a limit the request is refused
  * before anything is committed, with 503 (429 for the per-client limit), {@code Retry-After} and a message,
@@ -147,6 +148,21 @@ public final class StreamRegistry implements AutoCloseable {
         public String idOf(long n) {
             return eventId(n);
         }
+
+        @Override
+        public Cluster cluster() {
+            return cluster;
+        }
+
+        @Override
+        public String clusterPositionLocked() {
+            return clusterPosition;
+        }
+
+        @Override
+        public long clusterSeqLocked() {
+            return clusterSeq;
+        }
     };
 
     // ---- Counters, updated without the lock.
@@ -170,6 +186,12 @@ public final class StreamRegistry implements AutoCloseable {
     private long seq;
     /** The highest event number of any topic the registry forgot: resuming before it proves nothing. */
     private long forgottenTopicsUpTo;
+    /**
+     * With a cluster: the registry's position in the cluster's order (every event up to it was delivered here, or
+     * was published before this instance started), and the local number of the last event delivered up to it.
+     */
+    private String clusterPosition;
+    private long clusterSeq;
 
     private StreamRegistry(Builder b) {
         this.scheduler = b.scheduler != null ? b.scheduler : StreamScheduler.shared();
@@ -194,17 +216,22 @@ public final class StreamRegistry implements AutoCloseable {
         }
         this.cluster = b.cluster;
         if (cluster != null) {
-            cluster.start(new Cluster.Deliveries() {
+            String from = cluster.start(new Cluster.Deliveries() {
                 @Override
                 public void deliver(String topic, String id, SseEvent event) {
                     deliverFromCluster(topic, id, event);
                 }
 
                 @Override
-                public void lost(String why) {
-                    lostFromCluster(why);
+                public void lost(String why, String after) {
+                    lostFromCluster(why, after);
                 }
-            });
+            }, new Cluster.Replay(replayEvents, b.replayAge));
+            synchronized (lock) {
+                if (clusterPosition == null) {
+                    clusterPosition = Objects.requireNonNull(from, "the cluster's start position");
+                }
+            }
         }
     }
 
@@ -506,6 +533,17 @@ public final class StreamRegistry implements AutoCloseable {
             return;
         }
         long resumeAfter = replayEvents > 0 ? resumePointLocked(lastEventId, names) : -1;
+        if (cluster != null && replayEvents > 0 && !resumableLocked(resumeAfter, names)) {
+            // Not in this instance's rings (the client was on another instance, or this one started since): the
+            // stream reads the cluster's log first, then the rings after the registry's position.
+            member.catchUp.beginFromCluster(lastEventId, names);
+            for (String name : names) {
+                subscribeLocked(member, topics.get(name), clusterSeq, false);
+            }
+            member.topicsChanged();
+            fanOut.enqueue(member.stripe, member.catchUp, toStart);
+            return;
+        }
         long from = resumeAfter >= 0 ? resumeAfter : seq;
         // Before the subscriptions are published: the fan-out must not hand this stream broadcasts meanwhile.
         member.catchUp.beginAfter(from);
@@ -525,6 +563,19 @@ public final class StreamRegistry implements AutoCloseable {
         sub.resetDue = resetDue;
         member.subscriptions.put(t.name, sub);
         t.stripes[member.stripe].add(sub);
+    }
+
+    /** Under the lock: whether every one of the topics' rings holds all its events after {@code after}. */
+    private boolean resumableLocked(long after, List<String> names) {
+        if (after < 0) {
+            return false;
+        }
+        for (String name : names) {
+            if (!topics.get(name).canResumeAfter(after)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -650,9 +701,11 @@ public final class StreamRegistry implements AutoCloseable {
      * The cluster may have lost events for this instance: every topic's rings are forgotten (a resume from before
      * gets a reset) and every subscribed topic's streams get a reset event now, after what they were sent.
      */
-    private void lostFromCluster(String why) {
+    private void lostFromCluster(String why, String from) {
         List<String> subscribed = new ArrayList<>();
         synchronized (lock) {
+            clusterPosition = from;
+            clusterSeq = seq;
             forgottenTopicsUpTo = seq;
             for (Topic t : topics.values()) {
                 t.forgetAll();
@@ -665,7 +718,8 @@ public final class StreamRegistry implements AutoCloseable {
         log.warn("the cluster may have lost events for this instance ({}): {} topics reset", why, subscribed.size());
         for (String topic : subscribed) {
             try {
-                publishHere(topic, SseEvent.builder().event(RESET_EVENT).data(topic).build(), null);
+                // With the position as its id: a reconnect with it, on any instance, resumes from there.
+                publishHere(topic, SseEvent.builder().event(RESET_EVENT).data(topic).build(), from);
             } catch (RuntimeException e) {
                 log.warn("could not send {} to the subscribers of '{}': {}", RESET_EVENT, topic, e.toString());
             }
@@ -690,10 +744,15 @@ public final class StreamRegistry implements AutoCloseable {
                 fanOut.checkRoom(t);
             }
             long n = ++seq;
+            if (clusterId != null) {
+                clusterPosition = clusterId;
+                clusterSeq = n;
+            }
             id = numbered ? (clusterId != null ? clusterId : eventId(n)) : event.id();
             byte[] frame = numbered ? SseEncoder.prependId(id, body) : body;
             if (id != null) {
-                if (t == null && replayEvents > 0) {
+                // A topic no stream here follows is retained only without a cluster: with one, its log serves resumes.
+                if (t == null && replayEvents > 0 && cluster == null) {
                     t = topicLocked(topic);
                 }
                 if (t != null) {
@@ -721,7 +780,9 @@ public final class StreamRegistry implements AutoCloseable {
     // ------------------------------------------------------------------ topics
 
     private Topic topicLocked(String name) {
-        return topics.computeIfAbsent(name, n -> new Topic(n, fanOut.stripes(), forgottenTopicsUpTo));
+        // With a cluster, events of a topic this instance did not follow passed by unretained: its ring starts now.
+        long forgotten = cluster != null ? Math.max(forgottenTopicsUpTo, clusterSeq) : forgottenTopicsUpTo;
+        return topics.computeIfAbsent(name, n -> new Topic(n, fanOut.stripes(), forgotten));
     }
 
     private void forgetIfUnusedLocked(Topic t) {

@@ -28,6 +28,21 @@ final class RegistryParts {
             public String idOf(long n) {
                 return "e-" + n;
             }
+
+            @Override
+            public Cluster cluster() {
+                return null;
+            }
+
+            @Override
+            public String clusterPositionLocked() {
+                return null;
+            }
+
+            @Override
+            public long clusterSeqLocked() {
+                return 0;
+            }
         };
         // No container: a request whose every answer is null.
         HttpServletRequest request = (HttpServletRequest) java.lang.reflect.Proxy.newProxyInstance(

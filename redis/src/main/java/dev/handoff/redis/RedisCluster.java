@@ -9,21 +9,28 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,9 +50,12 @@ import org.slf4j.LoggerFactory;
  *         .build();
  * }</pre>
  *
- * <p>An instance that may have missed events (Redis trimmed entries it had not read, or lost its data) tells its
- * registry, which resets its topics. Resuming from Redis itself (a per-topic log, for ids older than an instance's
- * replay ring) comes next (see the README's "Many instances").
+ * <p>Each kept event also goes into its topic's log ({@code <prefix>log:<topic>}), under the bus entry's id, in the
+ * same script: a client resumes from it on any instance ({@link #read}). An instance that may have missed events
+ * (Redis trimmed bus entries it had not read, or lost its data) tells its registry, which resets its topics.
+ *
+ * <p>One Redis (with replicas or Sentinel if wanted), not a Redis Cluster: the scripts touch the bus, the epoch and
+ * the topics' logs together, which a sharded cluster refuses unless all are in one slot.
  */
 public final class RedisCluster implements Cluster {
 
@@ -57,9 +67,13 @@ public final class RedisCluster implements Cluster {
     private static final int READ_COUNT = 512;
 
     private final RedisClient client;
+    private final String prefix;
     private final String busKey;
     private final String epochKey;
     private final long busLength;
+    /** The topic logs' size and age limit, from the registry's replay settings ({@link #start}). */
+    private volatile int logLength;
+    private volatile long logAgeMillis;
     private final StatefulRedisConnection<String, String> commands;
     private volatile String epoch;
     /** The bus reader's connection name ({@code CLIENT LIST}): which instance's reader a connection is. */
@@ -78,6 +92,7 @@ public final class RedisCluster implements Cluster {
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .requestQueueSize(b.maxPendingPublishes)
                 .timeoutOptions(TimeoutOptions.enabled(b.commandTimeout)).build());
+        this.prefix = b.prefix;
         this.busKey = b.prefix + "bus";
         this.epochKey = b.prefix + "epoch";
         this.busLength = b.busLength;
@@ -90,8 +105,10 @@ public final class RedisCluster implements Cluster {
     }
 
     @Override
-    public void start(Deliveries deliveries) {
+    public String start(Deliveries deliveries, Replay replay) {
         Objects.requireNonNull(deliveries, "deliveries");
+        this.logLength = replay.events();
+        this.logAgeMillis = replay.maxAge().toMillis();
         RedisCommands<String, String> redis = commands.sync();
         requireRedis7(redis);
         redis.set(epochKey, newEpoch(), SetArgs.Builder.nx());
@@ -106,6 +123,7 @@ public final class RedisCluster implements Cluster {
         reader.setDaemon(true);
         reader.start();
         log.info("cluster on Redis bus {} (epoch {}), reading after {}", busKey, epoch, from);
+        return epoch + "_" + from;
     }
 
     /**
@@ -173,13 +191,13 @@ public final class RedisCluster implements Cluster {
                         epoch = nowEpoch;
                         lastId = "0-0";
                         passed = 0;
-                        deliveries.lost("Redis lost its data: epoch " + was + " is now " + nowEpoch);
+                        deliveries.lost("Redis lost its data: epoch " + was + " is now " + nowEpoch, nowEpoch + "_0-0");
                         continue;
                     }
                     long trimmed = ((Number) answer.get(1)).longValue();
                     if (trimmed > passed) {
                         deliveries.lost("the bus " + busKey + " was trimmed past this instance's position " + lastId
-                                + " (" + (trimmed - passed) + " entries it had not read)");
+                                + " (" + (trimmed - passed) + " entries it had not read)", epoch + "_" + lastId);
                         passed = trimmed;
                     }
                     List<?> entries = (List<?>) answer.get(2);
@@ -233,13 +251,241 @@ public final class RedisCluster implements Cluster {
 
     @Override
     public CompletionStage<String> publish(String topic, SseEvent event) {
-        Map<String, String> body = new HashMap<>(EventFields.encode(event));
-        body.put("t", topic);
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("the Redis cluster was closed"));
         }
-        return commands.async().xadd(busKey, XAddArgs.Builder.maxlen(busLength).approximateTrimming(), body)
-                .thenApply(entryId -> epoch + "_" + entryId);
+        // Kept in the topic's log as the registry keeps it in a ring: events with an id, given or numbered.
+        boolean logged = event.id() != null || event.data() != null || event.event() != null;
+        Map<String, String> fields = EventFields.encode(event);
+        List<String> args = new ArrayList<>(5 + 2 * fields.size());
+        args.add(Long.toString(busLength));
+        args.add(logged ? Integer.toString(logLength) : "0");
+        args.add(Long.toString(logAgeMillis));
+        args.add(topic);
+        fields.forEach((name, value) -> {
+            args.add(name);
+            args.add(value);
+        });
+        CompletionStage<String> added = evalAsync(PUBLISH_SCRIPT, PUBLISH_SCRIPT_SHA, ScriptOutputType.VALUE,
+                new String[] {busKey, logKey(topic)}, args.toArray(String[]::new));
+        return added.thenApply(entryId -> epoch + "_" + entryId);
+    }
+
+    /**
+     * Appends an event to the bus and, if it is kept, to its topic's log under the same entry id, in one step: an
+     * event is on the bus (delivered everywhere) exactly when its log has it (resumable everywhere). Each log entry
+     * names the entry before it in the log ({@code p}): when the oldest ones were trimmed, the first left says
+     * whether a position was just before it (nothing missed) or further back (something was). Logs are trimmed to
+     * about the replay size ({@code MAXLEN ~}), by age ({@code MINID ~}), and expire a replay age after their last
+     * event, so that a topic no one publishes to any more leaves nothing behind.
+     */
+    private static final String PUBLISH_SCRIPT = """
+            local fields = {}
+            for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+            local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 't', ARGV[4], unpack(fields))
+            if tonumber(ARGV[2]) > 0 then
+              local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+              local prev = '0-0'
+              if #last > 0 then prev = last[1][1] end
+              redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'p', prev, unpack(fields))
+              local age = tonumber(ARGV[3])
+              if age > 0 then
+                local t = redis.call('TIME')
+                local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+                redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', now - age))
+                redis.call('PEXPIRE', KEYS[2], age)
+              end
+            end
+            return id
+            """;
+
+    private static final String PUBLISH_SCRIPT_SHA = sha1(PUBLISH_SCRIPT);
+
+    /**
+     * Reads topics' logs after their positions, in one step with what says whether each can be resumed: the epoch
+     * (none: Redis lost its data, and nothing can be), the bus's last id (a position after it was never issued),
+     * the time (a position older than the replay age may have expired), and each log's first entry's predecessor
+     * (after the position: trimmed entries the position had not reached). ARGV: count, age in ms, then an epoch
+     * and an entry id per log. Returns {epoch, bus last id, then per log: lost (1) or not (0), its entries}.
+     */
+    private static final String LOG_READ_SCRIPT = """
+            local epoch = redis.call('GET', KEYS[1])
+            if not epoch then return {0} end
+            local function parts(id)
+              local d = string.find(id, '-', 1, true)
+              return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
+            end
+            local function before(a, b)
+              local am, as = parts(a)
+              local bm, bs = parts(b)
+              return am < bm or (am == bm and as < bs)
+            end
+            local busLast = '0-0'
+            if redis.call('EXISTS', KEYS[2]) == 1 then
+              local info = redis.call('XINFO', 'STREAM', KEYS[2])
+              for i = 1, #info, 2 do
+                if info[i] == 'last-generated-id' then busLast = info[i + 1] end
+              end
+            end
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local count, age = tonumber(ARGV[1]), tonumber(ARGV[2])
+            local out = {epoch, busLast}
+            for k = 3, #KEYS do
+              local positionEpoch, after = ARGV[2 * k - 3], ARGV[2 * k - 2]
+              local lost = positionEpoch ~= epoch or before(busLast, after)
+                  or (age > 0 and parts(after) < now - age)
+              local entries = {}
+              if not lost and redis.call('EXISTS', KEYS[k]) == 1 then
+                local first = redis.call('XRANGE', KEYS[k], '-', '+', 'COUNT', 1)[1]
+                local prev = '0-0'
+                for i = 1, #first[2], 2 do
+                  if first[2][i] == 'p' then prev = first[2][i + 1] end
+                end
+                if before(after, prev) then
+                  lost = true
+                else
+                  entries = redis.call('XRANGE', KEYS[k], '(' .. after, '+', 'COUNT', count)
+                end
+              end
+              out[#out + 1] = lost and 1 or 0
+              out[#out + 1] = entries
+            end
+            return out
+            """;
+
+    private static final String LOG_READ_SCRIPT_SHA = sha1(LOG_READ_SCRIPT);
+
+    /** A position of this cluster: {@code <epoch>_<bus entry id>}. */
+    private static final Pattern POSITION = Pattern.compile("([0-9a-f]{8})_(\\d{1,19}-\\d{1,19})");
+
+    @Override
+    public CompletionStage<Cluster.LogPage> read(Map<String, String> after, int count) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the Redis cluster was closed"));
+        }
+        Set<String> lost = new HashSet<>();
+        List<String> topics = new ArrayList<>(after.size());
+        List<String> keys = new ArrayList<>(2 + after.size());
+        List<String> args = new ArrayList<>(2 + 2 * after.size());
+        keys.add(epochKey);
+        keys.add(busKey);
+        args.add(Integer.toString(Math.max(1, count)));
+        args.add(Long.toString(logLength > 0 ? logAgeMillis : 0));
+        after.forEach((topic, position) -> {
+            Matcher m = position == null ? null : POSITION.matcher(position);
+            if (logLength == 0 || m == null || !m.matches()) {
+                lost.add(topic); // Not an id of this cluster (or nothing is kept): nothing to read.
+                return;
+            }
+            topics.add(topic);
+            keys.add(logKey(topic));
+            args.add(m.group(1));
+            args.add(m.group(2));
+        });
+        return evalAsync(LOG_READ_SCRIPT, LOG_READ_SCRIPT_SHA, ScriptOutputType.MULTI, keys.toArray(String[]::new),
+                args.toArray(String[]::new)).thenApply(answer -> page((List<?>) answer, topics, count, lost));
+    }
+
+    /** The page a log read returned: its topics' entries merged in bus order, up to where all of them are whole. */
+    private static Cluster.LogPage page(List<?> answer, List<String> topics, int count, Set<String> lost) {
+        if (!(answer.get(0) instanceof String redisEpoch)) {
+            throw new IllegalStateException("Redis lost its data (no epoch): the bus reader resets this instance");
+        }
+        String busLast = String.valueOf(answer.get(1));
+        // Up to where every log read is whole: its last entry when it returned all it was asked for.
+        EntryId coveredTo = EntryId.parse(busLast);
+        List<List<?>> perTopic = new ArrayList<>(topics.size());
+        for (int i = 0; i < topics.size(); i++) {
+            boolean topicLost = ((Number) answer.get(2 + 2 * i)).longValue() == 1;
+            List<?> entries = (List<?>) answer.get(3 + 2 * i);
+            if (topicLost) {
+                lost.add(topics.get(i));
+            }
+            perTopic.add(entries);
+            if (entries.size() >= count) {
+                EntryId last = EntryId.parse(String.valueOf(((List<?>) entries.get(entries.size() - 1)).get(0)));
+                if (last.compareTo(coveredTo) < 0) {
+                    coveredTo = last;
+                }
+            }
+        }
+        List<Cluster.Logged> events = new ArrayList<>();
+        List<EntryId> order = new ArrayList<>();
+        for (int i = 0; i < topics.size(); i++) {
+            for (Object e : perTopic.get(i)) {
+                List<?> entry = (List<?>) e;
+                EntryId id = EntryId.parse(String.valueOf(entry.get(0)));
+                if (id.compareTo(coveredTo) <= 0) {
+                    order.add(id);
+                    events.add(new Cluster.Logged(topics.get(i), redisEpoch + "_" + id,
+                            EventFields.decode(fields((List<?>) entry.get(1)))));
+                }
+            }
+        }
+        if (topics.size() > 1) {
+            Integer[] index = new Integer[events.size()];
+            for (int i = 0; i < index.length; i++) {
+                index[i] = i;
+            }
+            Arrays.sort(index, (a, b) -> order.get(a).compareTo(order.get(b)));
+            List<Cluster.Logged> sorted = new ArrayList<>(events.size());
+            for (Integer i : index) {
+                sorted.add(events.get(i));
+            }
+            events = sorted;
+        }
+        return new Cluster.LogPage(events, redisEpoch + "_" + coveredTo, lost);
+    }
+
+    @Override
+    public boolean isAtOrAfter(String position, String other) {
+        Matcher a = POSITION.matcher(position);
+        Matcher b = POSITION.matcher(other);
+        if (!a.matches() || !b.matches() || !a.group(1).equals(b.group(1))) {
+            return false;
+        }
+        return EntryId.parse(a.group(2)).compareTo(EntryId.parse(b.group(2))) >= 0;
+    }
+
+    /** A Redis stream entry id, {@code <ms>-<seq>}, ordered as Redis orders them. */
+    private record EntryId(long ms, long seq) implements Comparable<EntryId> {
+        static EntryId parse(String id) {
+            int dash = id.indexOf('-');
+            return new EntryId(Long.parseUnsignedLong(id.substring(0, dash)), Long.parseUnsignedLong(id.substring(dash + 1)));
+        }
+
+        @Override
+        public int compareTo(EntryId o) {
+            int c = Long.compareUnsigned(ms, o.ms);
+            return c != 0 ? c : Long.compareUnsigned(seq, o.seq);
+        }
+
+        @Override
+        public String toString() {
+            return Long.toUnsignedString(ms) + "-" + Long.toUnsignedString(seq);
+        }
+    }
+
+    private String logKey(String topic) {
+        return prefix + "log:" + topic;
+    }
+
+    /** Runs a script by its SHA on the shared connection, sending it whole when Redis does not know it (a restart). */
+    private <T> CompletionStage<T> evalAsync(String script, String sha, ScriptOutputType type, String[] keys,
+            String[] args) {
+        RedisAsyncCommands<String, String> redis = commands.async();
+        return redis.<T>evalsha(sha, type, keys, args).handle((value, failure) -> {
+            if (failure == null) {
+                return CompletableFuture.completedFuture(value);
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
+                    : failure;
+            if (cause instanceof RedisNoScriptException) {
+                return redis.<T>eval(script, type, keys, args).toCompletableFuture();
+            }
+            return CompletableFuture.<T>failedFuture(cause);
+        }).thenCompose(stage -> stage);
     }
 
     @Override

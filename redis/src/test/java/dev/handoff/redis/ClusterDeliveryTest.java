@@ -116,18 +116,4 @@ class ClusterDeliveryTest {
         ab[1].registry.publish("feed", "e8");
         assertThat(data(back.awaitEvents(6, WAIT))).endsWith("e8").doesNotHaveDuplicates();
     }
-
-    @Test
-    void anInstanceThatStartedAfterTheEventsSaysResetForAnIdItCannotPlace() throws Exception {
-        String prefix = "app" + APPS.incrementAndGet() + ":";
-        Instance a = Instance.start(redis, prefix, true);
-        open.add(a);
-        String id = a.publish("late", "before b");
-        Instance b = Instance.start(redis, prefix, false);
-        open.add(b);
-        StreamClient.Conn back = b.subscribe("late", "Last-Event-ID: " + id);
-        Event reset = back.awaitEvents(1, WAIT).get(0);
-        assertThat(reset.type()).isEqualTo(StreamRegistry.RESET_EVENT);
-        assertThat(reset.data()).isEqualTo("late");
-    }
 }

@@ -41,10 +41,16 @@ final class Instance implements AutoCloseable {
 
     static Instance start(RedisServer redis, String prefix, boolean jetty, UnaryOperator<RedisCluster.Builder> settings)
             throws Exception {
+        return start(redis, prefix, jetty, settings, UnaryOperator.identity());
+    }
+
+    /** An instance with cluster and registry settings of its own; {@code /sse?topic=a&topic=b} follows both. */
+    static Instance start(RedisServer redis, String prefix, boolean jetty, UnaryOperator<RedisCluster.Builder> settings,
+            UnaryOperator<StreamRegistry.Builder> registrySettings) throws Exception {
         RedisCluster cluster = settings.apply(RedisCluster.builder(redis.uri()).keyPrefix(prefix)).build();
-        StreamRegistry registry = StreamRegistry.builder().cluster(cluster).shutdown(Duration.ofSeconds(1), null)
-                .build();
-        TestApp app = new TestApp().route("/sse", (req, resp) -> registry.subscribe(req, req.getParameter("topic")));
+        StreamRegistry registry = registrySettings.apply(StreamRegistry.builder().cluster(cluster)
+                .shutdown(Duration.ofSeconds(1), null)).build();
+        TestApp app = new TestApp().route("/sse", (req, resp) -> registry.subscribe(req, req.getParameterValues("topic")));
         TestServer server = jetty ? JettyTestServer.start(app) : TomcatTestServer.start(app);
         return new Instance(registry, cluster, server, new StreamClient(server.port()));
     }
