@@ -55,9 +55,26 @@ public interface Cluster extends AutoCloseable {
      */
     boolean isAtOrAfter(String position, String other);
 
+    /** What the cluster says about itself now, for health checks and metrics. Cheap: no call to the backend. */
+    Status status();
+
     /** Stops handing events over and releases the cluster's connections. */
     @Override
     void close();
+
+    /**
+     * A cluster's own view of itself.
+     *
+     * @param connected whether it can publish and is reading the events of the other instances now
+     * @param position the position of the last event it handed over (or where it started)
+     * @param reconnects how many times it lost its backend and got it back
+     * @param details what else a health check should show (backend address, names of its keys), as text
+     */
+    record Status(boolean connected, String position, long reconnects, Map<String, String> details) {
+        public Status {
+            details = Map.copyOf(details);
+        }
+    }
 
     /** How many events the cluster keeps per topic, and for how long (zero: no age limit); events 0 keeps none. */
     record Replay(int events, Duration maxAge) {
@@ -93,9 +110,11 @@ public interface Cluster extends AutoCloseable {
 
         /**
          * One event, next in the cluster's order: delivered to this instance's subscribers of {@code topic}.
-         * {@code id} is its position, the id that numbered events carry (an event with an id of its own keeps it).
+         * {@code id} is its position, the id that numbered events carry (an event with an id of its own keeps it);
+         * {@code publishedMillis} when the cluster took it (epoch milliseconds, its clock), or 0 if unknown: what
+         * the registry measures the cluster's lag by.
          */
-        void deliver(String topic, String id, SseEvent event);
+        void deliver(String topic, String id, SseEvent event, long publishedMillis);
 
         /**
          * The cluster cannot vouch that this instance was handed every event since the last one delivered (the

@@ -1,6 +1,7 @@
 package dev.handoff.registry;
 
 import dev.handoff.core.CloseStatus;
+import java.time.Duration;
 
 /**
  * Hears what happens to a {@link StreamRegistry}'s streams, for audit, metrics or application state. Every
@@ -27,6 +28,14 @@ public interface RegistryListener {
 
     /** The stream ended; its subscriptions are gone. The last call for this subscriber. */
     default void onClose(Subscriber subscriber, CloseStatus status) {
+    }
+
+    /**
+     * With a cluster: an event published on some instance (this one included) arrived here through the cluster,
+     * {@code lag} after the cluster took it (by the cluster's clock and this machine's: skewed clocks skew it).
+     * Called once per event, on the cluster's thread, before the event is queued to this instance's streams.
+     */
+    default void onClusterDelivery(String topic, Duration lag) {
     }
 
     /** A request for a stream was refused, before anything was committed; {@code message} is what the client got. */

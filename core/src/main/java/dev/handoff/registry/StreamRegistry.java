@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -132,6 +133,8 @@ public final class StreamRegistry implements AutoCloseable {
     private final ScheduledFuture<?> sweep;
     /** Carries publishes to every instance; null for a registry of its own. */
     private final Cluster cluster;
+    /** This registry's side of the cluster; null without one. */
+    private final ClusterLink link;
     /** What the streams' catch-ups read the rings through. */
     private final CatchUp.Log rings = new CatchUp.Log() {
         @Override
@@ -215,18 +218,31 @@ public final class StreamRegistry implements AutoCloseable {
             this.sweep = null;
         }
         this.cluster = b.cluster;
-        if (cluster != null) {
-            String from = cluster.start(new Cluster.Deliveries() {
+        if (cluster == null) {
+            this.link = null;
+        } else {
+            this.link = new ClusterLink(cluster, b.deliverLocallyWhenClusterFails, new ClusterLink.Local() {
                 @Override
-                public void deliver(String topic, String id, SseEvent event) {
-                    deliverFromCluster(topic, id, event);
+                public String publishHere(String topic, SseEvent event, String clusterId) {
+                    return StreamRegistry.this.publishHere(topic, event, clusterId);
                 }
 
                 @Override
-                public void lost(String why, String after) {
-                    lostFromCluster(why, after);
+                public List<String> forgetAll(String from) {
+                    return forgetAllFromCluster(from);
                 }
-            }, new Cluster.Replay(replayEvents, b.replayAge));
+
+                @Override
+                public void tellListeners(Consumer<RegistryListener> call) {
+                    StreamRegistry.this.tellListeners(call);
+                }
+
+                @Override
+                public ScheduledExecutorService executor() {
+                    return scheduler.executor();
+                }
+            });
+            String from = cluster.start(link, new Cluster.Replay(replayEvents, b.replayAge));
             synchronized (lock) {
                 if (clusterPosition == null) {
                     clusterPosition = Objects.requireNonNull(from, "the cluster's start position");
@@ -537,6 +553,7 @@ public final class StreamRegistry implements AutoCloseable {
             // Not in this instance's rings (the client was on another instance, or this one started since): the
             // stream reads the cluster's log first, then the rings after the registry's position.
             member.catchUp.beginFromCluster(lastEventId, names);
+            link.resumeStarted();
             for (String name : names) {
                 subscribeLocked(member, topics.get(name), clusterSeq, false);
             }
@@ -654,18 +671,15 @@ public final class StreamRegistry implements AutoCloseable {
             requireTopic(topic);
             return publishHere(topic, event, null);
         }
-        publishAsync(topic, event).whenComplete((id, failure) -> {
-            if (failure != null) {
-                log.warn("publish to '{}' failed: the cluster did not take it: {}", topic, failure.toString());
-            }
-        });
+        publishAsync(topic, event); // A failure is counted and logged by the link.
         return null;
     }
 
     /**
      * Publishes {@code event} like {@link #publish(String, SseEvent)}, and returns a stage with its id. Without a
      * cluster it is complete at once; with one ({@link Builder#cluster}) it completes when the cluster took the
-     * event (every instance then delivers it), or fails if the cluster did not, and nothing was delivered.
+     * event (every instance then delivers it), or fails if the cluster did not, and nothing was delivered (unless
+     * {@link Builder#deliverLocallyWhenClusterFails}: then it completes with this instance's own id).
      *
      * @throws IllegalArgumentException if the topic name is invalid
      * @throws IllegalStateException after {@link #shutdown}
@@ -674,7 +688,7 @@ public final class StreamRegistry implements AutoCloseable {
         requireTopic(topic);
         if (cluster != null) {
             requireOpen(topic);
-            return cluster.publish(topic, event);
+            return link.publish(topic, event);
         }
         return CompletableFuture.completedFuture(publishHere(topic, event, null));
     }
@@ -687,21 +701,11 @@ public final class StreamRegistry implements AutoCloseable {
         }
     }
 
-    /** The cluster's side: an event published on some instance, next in the cluster's order. */
-    private void deliverFromCluster(String topic, String clusterId, SseEvent event) {
-        try {
-            publishHere(topic, event, clusterId);
-        } catch (RuntimeException e) {
-            // Shut down, or this instance's fan-out is full: its subscribers miss the event, the others do not.
-            log.warn("event {} of '{}' from the cluster not delivered here: {}", clusterId, topic, e.toString());
-        }
-    }
-
     /**
      * The cluster may have lost events for this instance: every topic's rings are forgotten (a resume from before
-     * gets a reset) and every subscribed topic's streams get a reset event now, after what they were sent.
+     * gets a reset), {@code from} becomes the registry's position; returns the topics that have streams here.
      */
-    private void lostFromCluster(String why, String from) {
+    private List<String> forgetAllFromCluster(String from) {
         List<String> subscribed = new ArrayList<>();
         synchronized (lock) {
             clusterPosition = from;
@@ -715,15 +719,7 @@ public final class StreamRegistry implements AutoCloseable {
             }
             topics.values().removeIf(Topic::isUnused);
         }
-        log.warn("the cluster may have lost events for this instance ({}): {} topics reset", why, subscribed.size());
-        for (String topic : subscribed) {
-            try {
-                // With the position as its id: a reconnect with it, on any instance, resumes from there.
-                publishHere(topic, SseEvent.builder().event(RESET_EVENT).data(topic).build(), from);
-            } catch (RuntimeException e) {
-                log.warn("could not send {} to the subscribers of '{}': {}", RESET_EVENT, topic, e.toString());
-            }
-        }
+        return subscribed;
     }
 
     /**
@@ -855,6 +851,11 @@ public final class StreamRegistry implements AutoCloseable {
             Topic t = topics.get(topic);
             return t == null ? 0 : t.subscribers();
         }
+    }
+
+    /** With a cluster ({@link Builder#cluster}), a snapshot of its state and counts; empty without one. */
+    public Optional<ClusterStats> clusterStats() {
+        return link == null ? Optional.empty() : Optional.of(link.stats());
     }
 
     /** A snapshot of the counts. */
@@ -1017,6 +1018,7 @@ public final class StreamRegistry implements AutoCloseable {
         private Duration shutdownGrace = Duration.ofSeconds(10);
         private SseEvent shutdownEvent;
         private Cluster cluster;
+        private boolean deliverLocallyWhenClusterFails;
 
         private Builder() {
         }
@@ -1029,6 +1031,18 @@ public final class StreamRegistry implements AutoCloseable {
          */
         public Builder cluster(Cluster cluster) {
             this.cluster = Objects.requireNonNull(cluster, "cluster");
+            return this;
+        }
+
+        /**
+         * With a cluster: a publish the cluster does not take (it is unreachable) is delivered to this instance's
+         * subscribers, with an id of this registry's own, instead of failing; once the cluster takes publishes
+         * again, a {@value StreamRegistry#RESET_EVENT} event for the topic goes through it, so that every
+         * instance's subscribers and every later resume learn that the topic missed events. Default false: the
+         * publish fails and no instance delivers it.
+         */
+        public Builder deliverLocallyWhenClusterFails(boolean deliverLocally) {
+            this.deliverLocallyWhenClusterFails = deliverLocally;
             return this;
         }
 

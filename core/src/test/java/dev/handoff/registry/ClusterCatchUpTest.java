@@ -168,7 +168,7 @@ class ClusterCatchUpTest {
                 synchronized (this) {
                     e = log.get(delivered++);
                 }
-                deliveries.deliver(e.topic(), e.id(), e.event());
+                deliveries.deliver(e.topic(), e.id(), e.event(), 0);
             }
         }
 
@@ -197,6 +197,11 @@ class ClusterCatchUpTest {
             Read r = new Read(new LogPage(events, "f_" + log.size(), lostHere), new CompletableFuture<>());
             pending.add(r);
             return r.future;
+        }
+
+        @Override
+        public Status status() {
+            return new Status(true, "f_" + delivered, 0, Map.of());
         }
 
         @Override

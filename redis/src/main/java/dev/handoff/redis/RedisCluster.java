@@ -2,8 +2,14 @@ package dev.handoff.redis;
 
 import dev.handoff.core.SseEvent;
 import dev.handoff.registry.Cluster;
+import dev.handoff.registry.ClusterRefusedException;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
@@ -13,6 +19,7 @@ import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,6 +36,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -70,6 +79,8 @@ public final class RedisCluster implements Cluster {
     private final String prefix;
     private final String busKey;
     private final String epochKey;
+    /** Where the current epoch's history begins on the bus, when it began with entries left from an older one. */
+    private final String epochFromKey;
     private final long busLength;
     /** The topic logs' size and age limit, from the registry's replay settings ({@link #start}). */
     private volatile int logLength;
@@ -80,6 +91,15 @@ public final class RedisCluster implements Cluster {
     private final String readerName = "handoff-bus-" + UUID.randomUUID().toString().substring(0, 8);
     private volatile boolean closed;
     private Thread reader;
+    /** The position of the last bus entry read; whether the last read failed. */
+    private volatile String position;
+    private volatile boolean readFailing;
+    /** The bus reader's connection, once made; the connections Lettuce reports lost and not yet back. */
+    private volatile StatefulRedisConnection<String, String> readerConnection;
+    private final Set<Object> disconnected = ConcurrentHashMap.newKeySet();
+    /** Times the bus reader's connection came back after Lettuce lost it. */
+    private final LongAdder reconnects = new LongAdder();
+    private final String address;
 
     private RedisCluster(Builder b) {
         RedisURI uri = RedisURI.create(b.uri);
@@ -95,8 +115,25 @@ public final class RedisCluster implements Cluster {
         this.prefix = b.prefix;
         this.busKey = b.prefix + "bus";
         this.epochKey = b.prefix + "epoch";
+        this.epochFromKey = b.prefix + "epoch-from";
         this.busLength = b.busLength;
+        // Lettuce 6 re-sends a command in flight after it reconnects (its XREAD goes on as if nothing happened), so the
+        // connections' state comes from Lettuce's own events, not from failed commands.
+        client.addListener(new RedisConnectionStateListener() {
+            @Override
+            public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+                disconnected.add(connection);
+            }
+
+            @Override
+            public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
+                if (disconnected.remove(connection) && connection == readerConnection) {
+                    reconnects.increment();
+                }
+            }
+        });
         this.commands = client.connect();
+        this.address = uri.getHost() + ":" + uri.getPort() + "/" + uri.getDatabase();
     }
 
     /** A cluster on the Redis at {@code uri} ({@code redis://host:port}, with a password or database if any). */
@@ -118,12 +155,14 @@ public final class RedisCluster implements Cluster {
         String from = String.valueOf(start.get(0));
         long passed = ((Number) start.get(1)).longValue();
         StatefulRedisConnection<String, String> blocking = client.connect();
+        readerConnection = blocking;
         blocking.sync().clientSetname(readerName);
         reader = new Thread(() -> read(blocking, from, passed, deliveries), "handoff-redis-bus");
         reader.setDaemon(true);
         reader.start();
         log.info("cluster on Redis bus {} (epoch {}), reading after {}", busKey, epoch, from);
-        return epoch + "_" + from;
+        position = epoch + "_" + from;
+        return position;
     }
 
     /**
@@ -133,18 +172,20 @@ public final class RedisCluster implements Cluster {
      * ({@code entries-added} less {@code length}, Redis 7), then up to {@code count} entries after the id. Trimming
      * takes the oldest entries, so if more were trimmed than the reader has passed (ARGV[4]), some it had not read
      * are gone. A plain {@code XREAD} could not tell an entry it skipped because it was trimmed a moment before
-     * from one that never existed.
+     * from one that never existed. Also returns how many entries were ever added (fewer than the reader passed:
+     * Redis went back in its history, a restart from an older snapshot) and where the epoch's history begins.
      */
     private static final String READ_SCRIPT = """
             local epoch = redis.call('GET', KEYS[2])
             if not epoch then
               redis.call('SET', KEYS[2], ARGV[3], 'NX')
+              redis.call('DEL', KEYS[3])
               epoch = redis.call('GET', KEYS[2])
             end
-            local trimmed = 0
+            local trimmed, added = 0, 0
             if redis.call('EXISTS', KEYS[1]) == 1 then
               local info = redis.call('XINFO', 'STREAM', KEYS[1])
-              local added, length = 0, 0
+              local length = 0
               for i = 1, #info, 2 do
                 if info[i] == 'entries-added' then added = info[i + 1] end
                 if info[i] == 'length' then length = info[i + 1] end
@@ -152,10 +193,30 @@ public final class RedisCluster implements Cluster {
               trimmed = added - length
             end
             local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
-            return {epoch, trimmed, entries}
+            return {epoch, trimmed, entries, added, redis.call('GET', KEYS[3]) or ''}
             """;
 
     private static final String READ_SCRIPT_SHA = sha1(READ_SCRIPT);
+
+    /**
+     * Starts a new epoch when Redis went back in its history (what some instance read is gone, and ids from then
+     * would be reissued): if the epoch is still the one the caller saw (another instance may have started one
+     * already), it becomes ARGV[2], and its history begins after the bus's entries now ("last-id added").
+     */
+    private static final String NEW_EPOCH_SCRIPT = """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+            local last, added = '0-0', 0
+            if redis.call('EXISTS', KEYS[2]) == 1 then
+              local info = redis.call('XINFO', 'STREAM', KEYS[2])
+              for i = 1, #info, 2 do
+                if info[i] == 'entries-added' then added = info[i + 1] end
+                if info[i] == 'last-generated-id' then last = info[i + 1] end
+              end
+            end
+            redis.call('SET', KEYS[3], last .. ' ' .. added)
+            redis.call('SET', KEYS[1], ARGV[2])
+            return 1
+            """;
 
     /** Where a new reader starts, atomically: the bus's last entry id and how many entries were ever added. */
     private static final String START_SCRIPT = """
@@ -187,11 +248,23 @@ public final class RedisCluster implements Cluster {
                     List<Object> answer = readScript(redis, lastId, passed);
                     String nowEpoch = String.valueOf(answer.get(0));
                     if (!nowEpoch.equals(epoch)) {
+                        // A new history: from its beginning (all of the bus, after a restart with no data; after
+                        // the entries left from the old one, when Redis went back in its history).
                         String was = epoch;
+                        String[] begins = String.valueOf(answer.get(4)).split(" ");
                         epoch = nowEpoch;
-                        lastId = "0-0";
-                        passed = 0;
-                        deliveries.lost("Redis lost its data: epoch " + was + " is now " + nowEpoch, nowEpoch + "_0-0");
+                        lastId = begins.length == 2 ? begins[0] : "0-0";
+                        passed = begins.length == 2 ? Long.parseLong(begins[1]) : 0;
+                        position = nowEpoch + "_" + lastId;
+                        deliveries.lost("Redis lost its data: epoch " + was + " is now " + nowEpoch, position);
+                        continue;
+                    }
+                    long added = ((Number) answer.get(3)).longValue();
+                    if (added < passed) {
+                        log.warn("Redis went back in its history: the bus {} has had {} entries, this instance read "
+                                + "{} (a restart from an older snapshot?); starting a new epoch", busKey, added, passed);
+                        redis.eval(NEW_EPOCH_SCRIPT, ScriptOutputType.INTEGER, new String[] {epochKey, busKey, epochFromKey},
+                                epoch, newEpoch());
                         continue;
                     }
                     long trimmed = ((Number) answer.get(1)).longValue();
@@ -200,13 +273,19 @@ public final class RedisCluster implements Cluster {
                                 + " (" + (trimmed - passed) + " entries it had not read)", epoch + "_" + lastId);
                         passed = trimmed;
                     }
+                    if (readFailing) {
+                        readFailing = false;
+                        log.info("reading the Redis bus {} again, after {}", busKey, lastId);
+                    }
                     List<?> entries = (List<?>) answer.get(2);
                     for (Object e : entries) {
                         List<?> entry = (List<?>) e;
                         lastId = String.valueOf(entry.get(0));
+                        position = epoch + "_" + lastId;
                         passed++;
                         Map<String, String> body = fields((List<?>) entry.get(1));
-                        deliveries.deliver(body.get("t"), epoch + "_" + lastId, EventFields.decode(body));
+                        deliveries.deliver(body.get("t"), epoch + "_" + lastId, EventFields.decode(body),
+                                EntryId.parse(lastId).ms());
                     }
                     if (entries.isEmpty()) {
                         // Nothing new: wait for the next entry (what it returns is read by the script next round).
@@ -216,7 +295,11 @@ public final class RedisCluster implements Cluster {
                     if (closed) {
                         return;
                     }
-                    log.warn("reading the Redis bus {} failed, retrying: {}", busKey, e.toString());
+                    if (!readFailing) {
+                        readFailing = true;
+                        log.warn("reading the Redis bus {} failed, retrying every {} ms: {}", busKey, BLOCK.toMillis(),
+                                e.toString());
+                    }
                     sleepQuietly(BLOCK);
                 }
             }
@@ -227,7 +310,7 @@ public final class RedisCluster implements Cluster {
 
     /** The read script by its SHA (loaded again when Redis restarted and forgot it). */
     private List<Object> readScript(RedisCommands<String, String> redis, String lastId, long passed) {
-        String[] keys = {busKey, epochKey};
+        String[] keys = {busKey, epochKey, epochFromKey};
         String[] args = {lastId, Integer.toString(READ_COUNT), newEpoch(), Long.toString(passed)};
         try {
             return redis.evalsha(READ_SCRIPT_SHA, ScriptOutputType.MULTI, keys, args);
@@ -252,7 +335,7 @@ public final class RedisCluster implements Cluster {
     @Override
     public CompletionStage<String> publish(String topic, SseEvent event) {
         if (closed) {
-            return CompletableFuture.failedFuture(new IllegalStateException("the Redis cluster was closed"));
+            return CompletableFuture.failedFuture(new ClusterRefusedException("the Redis cluster was closed", null));
         }
         // Kept in the topic's log as the registry keeps it in a ring: events with an id, given or numbered.
         boolean logged = event.id() != null || event.data() != null || event.event() != null;
@@ -268,7 +351,39 @@ public final class RedisCluster implements Cluster {
         });
         CompletionStage<String> added = evalAsync(PUBLISH_SCRIPT, PUBLISH_SCRIPT_SHA, ScriptOutputType.VALUE,
                 new String[] {busKey, logKey(topic)}, args.toArray(String[]::new));
-        return added.thenApply(entryId -> epoch + "_" + entryId);
+        return added.handle((entryId, failure) -> {
+            if (failure == null) {
+                return epoch + "_" + entryId;
+            }
+            Throwable cause = unwrap(failure);
+            if (certainlyNotTaken(cause)) {
+                throw new ClusterRefusedException("Redis did not take the event for '" + topic + "': " + cause.getMessage(),
+                        cause);
+            }
+            throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+        });
+    }
+
+    /**
+     * Whether a failed publish was certainly not applied: Lettuce refused to send it (disconnected, closed, its queue
+     * full: its messages for those), or Redis answered with an error (at its memory limit, say: the script's first
+     * write failed, so it wrote nothing). A time-out, or a connection lost after sending, leaves it unknown: Redis
+     * may have applied it.
+     */
+    private static boolean certainlyNotTaken(Throwable failure) {
+        if (failure instanceof RedisCommandExecutionException) {
+            return true;
+        }
+        if (failure instanceof RedisCommandTimeoutException || !(failure instanceof RedisException)) {
+            return false;
+        }
+        String message = String.valueOf(failure.getMessage());
+        return message.startsWith("Currently not connected") || message.startsWith("Connection is closed")
+                || message.startsWith("Request queue size exceeded") || message.startsWith("Command buffer size exceeded");
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     }
 
     /**
@@ -439,6 +554,13 @@ public final class RedisCluster implements Cluster {
     }
 
     @Override
+    public Status status() {
+        boolean connected = !closed && disconnected.isEmpty() && commands.isOpen() && !readFailing;
+        return new Status(connected, position, reconnects.sum(), Map.of("redis", address, "bus", busKey,
+                "epoch", String.valueOf(epoch), "reader", readerName));
+    }
+
+    @Override
     public boolean isAtOrAfter(String position, String other) {
         Matcher a = POSITION.matcher(position);
         Matcher b = POSITION.matcher(other);
@@ -479,8 +601,7 @@ public final class RedisCluster implements Cluster {
             if (failure == null) {
                 return CompletableFuture.completedFuture(value);
             }
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
-                    : failure;
+            Throwable cause = unwrap(failure);
             if (cause instanceof RedisNoScriptException) {
                 return redis.<T>eval(script, type, keys, args).toCompletableFuture();
             }

@@ -7,10 +7,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.handoff.core.SseEvent;
 import dev.handoff.core.support.SseParser.Event;
 import dev.handoff.core.support.StreamClient;
+import dev.handoff.registry.ClusterStats;
+import dev.handoff.registry.RegistryListener;
 import dev.handoff.registry.StreamRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
@@ -95,6 +99,34 @@ class ClusterDeliveryTest {
         }
         assertThat(data(onB.awaitEvents(5, WAIT))).containsExactly("e0", "e1", "e2", "e3", "e4");
         assertThat(ab[0].registry.subscribers("only-b")).isZero();
+    }
+
+    @Test
+    void everyInstanceReportsEachEventsLagFromPublishToDeliveryAndItsClusterAsConnected() throws Exception {
+        String prefix = "app" + APPS.incrementAndGet() + ":";
+        List<Duration> lags = new CopyOnWriteArrayList<>();
+        RegistryListener lagListener = new RegistryListener() {
+            @Override
+            public void onClusterDelivery(String topic, Duration lag) {
+                lags.add(lag);
+            }
+        };
+        Instance a = Instance.start(redis, prefix, true);
+        open.add(a);
+        Instance b = Instance.start(redis, prefix, false, c -> c, r -> r.listener(lagListener));
+        open.add(b);
+        StreamClient.Conn onB = b.subscribe("lag");
+        for (int i = 0; i < 5; i++) {
+            a.publish("lag", "e" + i);
+        }
+        onB.awaitEvents(5, WAIT);
+        assertThat(lags).hasSize(5).allSatisfy(lag -> assertThat(lag).isBetween(Duration.ZERO, WAIT));
+        ClusterStats stats = b.registry.clusterStats().orElseThrow();
+        assertThat(stats.connected()).isTrue();
+        assertThat(stats.position()).isEqualTo(onB.lastEventId());
+        assertThat(stats.resets()).isZero();
+        assertThat(stats.details()).containsEntry("bus", prefix + "bus").containsKey("redis");
+        assertThat(a.registry.clusterStats()).isPresent();
     }
 
     @Test

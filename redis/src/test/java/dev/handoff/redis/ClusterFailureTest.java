@@ -125,6 +125,37 @@ class ClusterFailureTest {
     }
 
     @Test
+    void aRedisThatCameBackFromAnOlderSnapshotStartsANewEpochSoNoIdIsIssuedTwice() throws Exception {
+        Running run = running("snapshot", 10_000, "s");
+        Instance a = run.a();
+        Instance b = run.b();
+        StreamClient.Conn onB = run.onB();
+        RedisClient admin = RedisClient.create(redis.uri());
+        try (StatefulRedisConnection<String, String> c = admin.connect()) {
+            c.sync().save();
+        } finally {
+            admin.shutdown();
+        }
+        String lostId = a.publish("s", "after the snapshot");
+        awaitData(onB, "after the snapshot");
+
+        redis.restart(); // Loads the snapshot: the last event, and the bus entries it counted, are gone.
+
+        Event reset = awaitEventNamed(onB, StreamRegistry.RESET_EVENT);
+        assertThat(reset.data()).isEqualTo("s");
+        String next = a.publishUntilTaken("s", "new history");
+        awaitData(onB, "new history");
+        assertThat(epochOf(next)).isNotEqualTo(epochOf(lostId));
+        // An id from the history Redis lost is not taken for one of the new: the client is told to reload.
+        StreamClient.Conn back = b.subscribe("s", "Last-Event-ID: " + lostId);
+        assertThat(back.awaitEvents(1, WAIT).get(0).type()).isEqualTo(StreamRegistry.RESET_EVENT);
+    }
+
+    private static String epochOf(String id) {
+        return id.substring(0, id.indexOf('_'));
+    }
+
+    @Test
     void whileRedisIsPausedAPublishFailsWithinTheTimeoutAndAfterwardsNothingIsLost() throws Exception {
         Running run = running("pause", 10_000, "p");
         Instance a = run.a();

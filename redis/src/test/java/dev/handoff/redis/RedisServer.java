@@ -83,6 +83,16 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
         launch();
     }
 
+    /** Stops the server: connections to it are refused until {@link #up()}. */
+    public void down() throws Exception {
+        stop();
+    }
+
+    /** Starts a stopped server again on the same port and directory (with persistence, with its data). */
+    public void up() throws Exception {
+        launch();
+    }
+
     /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
     public void pause() throws Exception {
         signal("STOP");

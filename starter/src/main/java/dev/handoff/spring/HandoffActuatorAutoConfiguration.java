@@ -1,6 +1,8 @@
 package dev.handoff.spring;
 
+import dev.handoff.registry.ClusterStats;
 import dev.handoff.registry.StreamRegistry;
+import java.util.Optional;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -14,6 +16,10 @@ import org.springframework.context.annotation.Import;
  * Actuator's view of Handoff, where Actuator is present and the registry exists: the {@code handoff} endpoint
  * (built only when it is enabled and exposed) and the {@code handoff} health indicator. Health contributors
  * moved in Spring Boot 4; one nested configuration per generation applies, by class.
+ *
+ * <p>The indicator is UP while the registry accepts streams, OUT_OF_SERVICE once it shuts down, and, with a
+ * cluster, DOWN while the cluster is disconnected (streams stay open meanwhile; keep it out of a liveness probe,
+ * which Spring Boot's own probe groups do); its details are the open streams and the cluster's state.
  */
 @AutoConfiguration(after = HandoffAutoConfiguration.class)
 @ConditionalOnClass(name = {"org.springframework.boot.actuate.endpoint.annotation.Endpoint",
@@ -34,13 +40,19 @@ public final class HandoffActuatorAutoConfiguration {
     @org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator("handoff")
     static class Boot3Health {
 
-        /** UP while the registry accepts streams, OUT_OF_SERVICE once it shuts down; open streams as a detail. */
+        /** See {@link HandoffActuatorAutoConfiguration}: accepting, the cluster connected; open streams, the cluster. */
         @Bean
         @ConditionalOnMissingBean(name = "handoffHealthIndicator")
         org.springframework.boot.actuate.health.HealthIndicator handoffHealthIndicator(StreamRegistry registry) {
-            return () -> (registry.isAccepting() ? org.springframework.boot.actuate.health.Health.up()
-                    : org.springframework.boot.actuate.health.Health.outOfService())
-                    .withDetail("openStreams", registry.openStreams()).build();
+            return () -> {
+                Optional<ClusterStats> cluster = registry.clusterStats();
+                org.springframework.boot.actuate.health.Health.Builder health = !registry.isAccepting() ? org.springframework.boot.actuate.health.Health.outOfService()
+                        : cluster.isPresent() && !cluster.get().connected() ? org.springframework.boot.actuate.health.Health.down()
+                        : org.springframework.boot.actuate.health.Health.up();
+                health.withDetail("openStreams", registry.openStreams());
+                cluster.ifPresent(c -> health.withDetail("cluster", HandoffEndpoint.clusterDetails(c)));
+                return health.build();
+            };
         }
     }
 
@@ -49,13 +61,19 @@ public final class HandoffActuatorAutoConfiguration {
     @org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator("handoff")
     static class Boot4Health {
 
-        /** UP while the registry accepts streams, OUT_OF_SERVICE once it shuts down; open streams as a detail. */
+        /** See {@link HandoffActuatorAutoConfiguration}: accepting, the cluster connected; open streams, the cluster. */
         @Bean
         @ConditionalOnMissingBean(name = "handoffHealthIndicator")
         org.springframework.boot.health.contributor.HealthIndicator handoffHealthIndicator(StreamRegistry registry) {
-            return () -> (registry.isAccepting() ? org.springframework.boot.health.contributor.Health.up()
-                    : org.springframework.boot.health.contributor.Health.outOfService())
-                    .withDetail("openStreams", registry.openStreams()).build();
+            return () -> {
+                Optional<ClusterStats> cluster = registry.clusterStats();
+                org.springframework.boot.health.contributor.Health.Builder health = !registry.isAccepting() ? org.springframework.boot.health.contributor.Health.outOfService()
+                        : cluster.isPresent() && !cluster.get().connected() ? org.springframework.boot.health.contributor.Health.down()
+                        : org.springframework.boot.health.contributor.Health.up();
+                health.withDetail("openStreams", registry.openStreams());
+                cluster.ifPresent(c -> health.withDetail("cluster", HandoffEndpoint.clusterDetails(c)));
+                return health.build();
+            };
         }
     }
 }

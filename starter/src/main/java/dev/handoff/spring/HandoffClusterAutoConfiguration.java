@@ -26,7 +26,8 @@ public class HandoffClusterAutoConfiguration {
         HandoffProperties.Cluster settings = properties.getCluster();
         String uri = settings.getRedisUrl() != null ? settings.getRedisUrl() : redisUri(env);
         return builder -> builder.cluster(RedisCluster.builder(uri).keyPrefix(settings.getKeyPrefix())
-                .busLength(settings.getBusLength()).commandTimeout(settings.getCommandTimeout()).build());
+                        .busLength(settings.getBusLength()).commandTimeout(settings.getCommandTimeout()).build())
+                .deliverLocallyWhenClusterFails(settings.isDeliverLocallyOnFailure());
     }
 
     /** {@code spring.data.redis.url}, or a URI made of its host, port, username, password, database and ssl. */

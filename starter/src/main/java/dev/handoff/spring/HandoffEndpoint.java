@@ -1,5 +1,6 @@
 package dev.handoff.spring;
 
+import dev.handoff.registry.ClusterStats;
 import dev.handoff.registry.RegistryStats;
 import dev.handoff.registry.StreamRegistry;
 import java.util.LinkedHashMap;
@@ -8,7 +9,10 @@ import java.util.TreeMap;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 
-/** The actuator endpoint {@code handoff}: topics with their subscriber counts, and the registry's counters. */
+/**
+ * The actuator endpoint {@code handoff}: topics with their subscriber counts, the registry's counters, and with a
+ * cluster its state.
+ */
 @Endpoint(id = "handoff")
 public class HandoffEndpoint {
 
@@ -16,6 +20,21 @@ public class HandoffEndpoint {
 
     public HandoffEndpoint(StreamRegistry registry) {
         this.registry = registry;
+    }
+
+    /** A cluster's state as a health check or this endpoint shows it. */
+    static Map<String, Object> clusterDetails(ClusterStats c) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("connected", c.connected());
+        out.put("position", c.position());
+        out.put("reconnects", c.reconnects());
+        out.put("resets", c.resets());
+        out.put("publishFailures", c.publishFailures());
+        out.put("localDeliveries", c.localDeliveries());
+        out.put("unsharedTopics", c.unsharedTopics());
+        out.put("resumes", c.resumes());
+        out.putAll(new TreeMap<>(c.details()));
+        return out;
     }
 
     @ReadOperation
@@ -33,6 +52,7 @@ public class HandoffEndpoint {
         out.put("bytesWritten", s.bytesWritten());
         out.put("closes", new TreeMap<>(s.closes()));
         out.put("refusals", new TreeMap<>(s.refusals()));
+        registry.clusterStats().ifPresent(c -> out.put("cluster", clusterDetails(c)));
         return out;
     }
 }

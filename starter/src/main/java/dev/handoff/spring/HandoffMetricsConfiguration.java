@@ -1,14 +1,20 @@
 package dev.handoff.spring;
 
 import dev.handoff.core.CloseReason;
+import dev.handoff.registry.ClusterStats;
 import dev.handoff.registry.Refusal;
+import dev.handoff.registry.RegistryListener;
 import dev.handoff.registry.RegistryStats;
 import dev.handoff.registry.StreamRegistry;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Duration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -17,7 +23,9 @@ import org.springframework.context.annotation.Configuration;
  * registry. Names: {@code handoff.streams.open} (gauge), {@code handoff.streams.opened},
  * {@code handoff.streams.closed} (tag {@code reason}), {@code handoff.streams.refused} (tag {@code cause}),
  * {@code handoff.events.published}, {@code handoff.events.delivered}, {@code handoff.events.dropped},
- * {@code handoff.bytes.written} (counters).
+ * {@code handoff.bytes.written} (counters); with a cluster, {@code handoff.cluster.connected} (gauge),
+ * {@code handoff.cluster.reconnects}, {@code .resets}, {@code .publish.failures}, {@code .local.deliveries},
+ * {@code .resumes} (counters) and {@code handoff.cluster.lag} (timer).
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnClass(MeterBinder.class)
@@ -52,7 +60,60 @@ class HandoffMetricsConfiguration {
             FunctionCounter.builder("handoff.bytes.written", stats, s -> s.get().bytesWritten())
                     .baseUnit("bytes").description("Bytes the container took from the registry's streams")
                     .register(meters);
+            if (registry.clusterStats().isPresent()) {
+                bindCluster(registry, meters);
+            }
         };
+    }
+
+    private static void bindCluster(StreamRegistry registry, MeterRegistry meters) {
+        Gauge.builder("handoff.cluster.connected", registry, r -> cluster(r).connected() ? 1 : 0)
+                .description("1 while the cluster can publish and is reading the other instances' events").register(meters);
+        FunctionCounter.builder("handoff.cluster.reconnects", registry, r -> cluster(r).reconnects())
+                .description("Times the cluster lost its backend and got it back").register(meters);
+        FunctionCounter.builder("handoff.cluster.resets", registry, r -> cluster(r).resets())
+                .description("Times the cluster could not vouch for what this instance was handed (every topic reset)")
+                .register(meters);
+        FunctionCounter.builder("handoff.cluster.publish.failures", registry, r -> cluster(r).publishFailures())
+                .description("Publishes the cluster did not take").register(meters);
+        FunctionCounter.builder("handoff.cluster.local.deliveries", registry, r -> cluster(r).localDeliveries())
+                .description("Publishes the cluster refused that were delivered on this instance only").register(meters);
+        FunctionCounter.builder("handoff.cluster.resumes", registry, r -> cluster(r).resumes())
+                .description("Streams that resumed from the cluster's log").register(meters);
+    }
+
+    private static ClusterStats cluster(StreamRegistry registry) {
+        return registry.clusterStats().orElseThrow();
+    }
+
+    /**
+     * {@code handoff.cluster.lag}: for each event that arrives through the cluster, the time from the cluster
+     * taking it to this instance delivering it (a timer; percentiles with Spring Boot's
+     * {@code management.metrics.distribution.*} settings). A registry listener that is also a meter binder.
+     */
+    @Bean
+    @ConditionalOnProperty(prefix = "handoff.cluster", name = "enabled", havingValue = "true")
+    @ConditionalOnMissingBean(name = "handoffClusterLag")
+    ClusterLag handoffClusterLag() {
+        return new ClusterLag();
+    }
+
+    static final class ClusterLag implements RegistryListener, MeterBinder {
+        private volatile Timer timer;
+
+        @Override
+        public void bindTo(MeterRegistry meters) {
+            timer = Timer.builder("handoff.cluster.lag")
+                    .description("From the cluster taking an event to this instance delivering it").register(meters);
+        }
+
+        @Override
+        public void onClusterDelivery(String topic, Duration lag) {
+            Timer t = timer;
+            if (t != null) {
+                t.record(lag);
+            }
+        }
     }
 
     /**

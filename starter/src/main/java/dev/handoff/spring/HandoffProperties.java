@@ -418,6 +418,12 @@ public class HandoffProperties {
         /** How long Redis may take to answer; a publish not answered by then fails. */
         private Duration commandTimeout = Duration.ofSeconds(5);
 
+        /**
+         * Deliver a publish Redis refused (unreachable) to this instance's subscribers instead of failing it; the
+         * topic is then reset on every instance once Redis is back.
+         */
+        private boolean deliverLocallyOnFailure;
+
         public boolean isEnabled() {
             return enabled;
         }
@@ -456,6 +462,14 @@ public class HandoffProperties {
 
         public void setCommandTimeout(Duration commandTimeout) {
             this.commandTimeout = commandTimeout;
+        }
+
+        public boolean isDeliverLocallyOnFailure() {
+            return deliverLocallyOnFailure;
+        }
+
+        public void setDeliverLocallyOnFailure(boolean deliverLocallyOnFailure) {
+            this.deliverLocallyOnFailure = deliverLocallyOnFailure;
         }
     }
 }

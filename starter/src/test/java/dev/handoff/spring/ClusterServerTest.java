@@ -7,6 +7,11 @@ import dev.handoff.core.support.StreamClient;
 import dev.handoff.redis.RedisServer;
 import dev.handoff.registry.StreamRegistry;
 import dev.handoff.spring.app.StreamingApplication;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +41,9 @@ class ClusterServerTest {
         ConfigurableApplicationContext context = new SpringApplicationBuilder(StreamingApplication.class).properties(
                 "server.port=0", "server.address=127.0.0.1", "logging.level.org.springframework=warn",
                 "handoff.cluster.enabled=true", "handoff.cluster.key-prefix=" + prefix,
-                "spring.data.redis.host=127.0.0.1", "spring.data.redis.port=" + redis.port()).run();
+                "spring.data.redis.host=127.0.0.1", "spring.data.redis.port=" + redis.port(),
+                "management.endpoints.web.exposure.include=health,handoff",
+                "management.endpoint.health.show-details=always").run();
         open.add(context);
         return context;
     }
@@ -74,6 +81,24 @@ class ClusterServerTest {
         String second = a.getBean(HandoffStreams.class).publishAsync("tasks/t1", "progress",
                 new StreamingApplication.Progress("t1", 43)).toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertThat(onB.awaitEvents(2, WAIT).get(1).lastEventId()).isEqualTo(second);
+
+        // What operations see of the cluster on B: health, the endpoint, and the meters.
+        String health = get(port(b), "/actuator/health");
+        assertThat(health).doesNotContain("DOWN").contains("\"handoff\":{").contains("\"connected\":true")
+                .contains("\"position\":\"" + second + "\"");
+        assertThat(get(port(b), "/actuator/handoff")).contains("\"cluster\":{\"connected\":true");
+        MeterRegistry meters = b.getBean(MeterRegistry.class);
+        assertThat(meters.get("handoff.cluster.lag").timer().count()).isEqualTo(2);
+        assertThat(meters.get("handoff.cluster.connected").gauge().value()).isEqualTo(1.0);
+        assertThat(meters.get("handoff.cluster.resets").functionCounter().count()).isZero();
+    }
+
+    private static String get(int port, String path) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(path + ": " + response.body()).isEqualTo(200);
+        return response.body();
     }
 
     @Test
