@@ -26,6 +26,10 @@ import org.springframework.web.bind.annotation.RestController;
  * <p>To survive a restart too, messages carry the chat's own ids ({@code chat-<n>}) and are kept in a small
  * file; on start the last ones are published again, with their ids, so the new registry's ring holds them
  * and a tab that reconnects after the restart is caught up instead of reset.
+ *
+ * <p>Run as several instances on one Redis ({@code handoff.cluster.enabled=true}), the chat is shared by all of
+ * them: a message posted on one reaches the tabs of every one, and Redis keeps the history, so messages carry the
+ * cluster's ids and no file is kept (each instance numbering its own would give two messages one id).
  */
 @RestController
 class ChatController {
@@ -38,6 +42,7 @@ class ChatController {
 
     private final HandoffStreams streams;
     private final EventDataEncoder json;
+    /** The kept history; null with a cluster, which keeps it. */
     private final Path history;
     private long next;
 
@@ -45,13 +50,13 @@ class ChatController {
             @Value("${sample.chat.history:${java.io.tmpdir}/handoff-sample-chat.log}") Path history) throws IOException {
         this.streams = streams;
         this.json = json;
-        this.history = history;
+        this.history = streams.registry().clusterStats().isPresent() ? null : history;
         replayHistory();
     }
 
     /** Publishes the kept messages again, oldest first, with their ids; keeps only the last {@value #KEPT}. */
     private void replayHistory() throws IOException {
-        if (!Files.exists(history)) {
+        if (history == null || !Files.exists(history)) {
             return;
         }
         List<String> lines = Files.readAllLines(history, StandardCharsets.UTF_8);
@@ -82,6 +87,12 @@ class ChatController {
             return ResponseEntity.badRequest().body(Map.of("error", "name up to 40 and text up to 500 characters"));
         }
         String data = json.encode(message);
+        if (history == null) {
+            // The cluster numbers it; the answer waits for Redis to take it (every instance then delivers it).
+            String id = streams.registry().publishAsync("chat", SseEvent.builder().event("message").data(data).build())
+                    .toCompletableFuture().join();
+            return ResponseEntity.ok(Map.of("id", id));
+        }
         String id;
         synchronized (this) {
             id = "chat-" + (++next);

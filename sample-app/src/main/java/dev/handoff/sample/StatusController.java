@@ -2,6 +2,7 @@ package dev.handoff.sample;
 
 import dev.handoff.registry.RegistryStats;
 import dev.handoff.spring.HandoffStreams;
+import jakarta.servlet.http.HttpServletRequest;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
@@ -22,7 +23,7 @@ class StatusController {
     }
 
     @GetMapping("/api/status")
-    Map<String, Object> status() {
+    Map<String, Object> status(HttpServletRequest request) {
         RegistryStats stats = streams.registry().stats();
         // Names and states only (stack depth 0): this runs every second for every open page.
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
@@ -35,6 +36,9 @@ class StatusController {
         out.put("liveThreads", mx.getThreadCount());
         out.put("eventsPublished", stats.eventsPublished());
         out.put("eventsDelivered", stats.eventsDelivered());
+        // Which instance answered: with two of them (sample-app/run-two-instances), the page says which it is on.
+        out.put("port", request.getLocalPort());
+        streams.registry().clusterStats().ifPresent(c -> out.put("cluster", c.connected() ? "connected" : "disconnected"));
         return out;
     }
 }

@@ -2,6 +2,8 @@ package dev.handoff.spring;
 
 import dev.handoff.registry.ClusterStats;
 import dev.handoff.registry.StreamRegistry;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -35,6 +37,22 @@ public final class HandoffActuatorAutoConfiguration {
         return new HandoffEndpoint(registry);
     }
 
+    /** The indicator's status, by its code (the same in both generations' Health classes). */
+    static String status(StreamRegistry registry) {
+        if (!registry.isAccepting()) {
+            return "OUT_OF_SERVICE";
+        }
+        Optional<ClusterStats> cluster = registry.clusterStats();
+        return cluster.isPresent() && !cluster.get().connected() ? "DOWN" : "UP";
+    }
+
+    static Map<String, Object> details(StreamRegistry registry) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("openStreams", registry.openStreams());
+        registry.clusterStats().ifPresent(c -> details.put("cluster", HandoffEndpoint.clusterDetails(c)));
+        return details;
+    }
+
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(name = "org.springframework.boot.actuate.health.HealthIndicator")
     @org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator("handoff")
@@ -44,15 +62,7 @@ public final class HandoffActuatorAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean(name = "handoffHealthIndicator")
         org.springframework.boot.actuate.health.HealthIndicator handoffHealthIndicator(StreamRegistry registry) {
-            return () -> {
-                Optional<ClusterStats> cluster = registry.clusterStats();
-                org.springframework.boot.actuate.health.Health.Builder health = !registry.isAccepting() ? org.springframework.boot.actuate.health.Health.outOfService()
-                        : cluster.isPresent() && !cluster.get().connected() ? org.springframework.boot.actuate.health.Health.down()
-                        : org.springframework.boot.actuate.health.Health.up();
-                health.withDetail("openStreams", registry.openStreams());
-                cluster.ifPresent(c -> health.withDetail("cluster", HandoffEndpoint.clusterDetails(c)));
-                return health.build();
-            };
+            return () -> org.springframework.boot.actuate.health.Health.status(status(registry)).withDetails(details(registry)).build();
         }
     }
 
@@ -65,15 +75,7 @@ public final class HandoffActuatorAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean(name = "handoffHealthIndicator")
         org.springframework.boot.health.contributor.HealthIndicator handoffHealthIndicator(StreamRegistry registry) {
-            return () -> {
-                Optional<ClusterStats> cluster = registry.clusterStats();
-                org.springframework.boot.health.contributor.Health.Builder health = !registry.isAccepting() ? org.springframework.boot.health.contributor.Health.outOfService()
-                        : cluster.isPresent() && !cluster.get().connected() ? org.springframework.boot.health.contributor.Health.down()
-                        : org.springframework.boot.health.contributor.Health.up();
-                health.withDetail("openStreams", registry.openStreams());
-                cluster.ifPresent(c -> health.withDetail("cluster", HandoffEndpoint.clusterDetails(c)));
-                return health.build();
-            };
+            return () -> org.springframework.boot.health.contributor.Health.status(status(registry)).withDetails(details(registry)).build();
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.handoff.bench.server;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Starts one comparison server: {@code ServerMain <name> <port>}. Every server is a Spring Boot 3.5 app on
+ * Starts one comparison server: {@code ServerMain <name> <port> [--spring.property=value ...]}. Every server is a Spring Boot 3.5 app on
  * the same class path, with the same settings where they apply: loopback only, connection limits raised
  * above the open-file limit, no async time-out, a heartbeat every {@value #HEARTBEAT_SECONDS} s.
  */
@@ -28,8 +29,9 @@ public final class ServerMain {
     }
 
     public static void main(String[] args) {
-        if (args.length != 2 || !NAMES.contains(args[0])) {
-            throw new IllegalArgumentException("usage: ServerMain <" + String.join("|", NAMES) + "> <port>");
+        if (args.length < 2 || !NAMES.contains(args[0])) {
+            throw new IllegalArgumentException("usage: ServerMain <" + String.join("|", NAMES)
+                    + "> <port> [--spring.property=value ...]");
         }
         String name = args[0];
         Map<String, Object> props = commonProperties(args[1]);
@@ -63,7 +65,8 @@ public final class ServerMain {
             default -> throw new IllegalArgumentException(name);
         };
         app.setDefaultProperties(props);
-        app.run();
+        // Anything after the port is Spring's: --handoff.cluster.enabled=true, say (system properties work too).
+        app.run(Arrays.copyOfRange(args, 2, args.length));
         System.out.println("bench server " + name + " up on " + args[1]);
     }
 

@@ -1,0 +1,32 @@
+package dev.handoff.sample;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/** Debian's Chromium, headless, through its ChromeDriver: the browser of the sample's browser tests. */
+final class Chromium {
+
+    private static final Path BINARY = Path.of("/usr/bin/chromium");
+    private static final Path DRIVER = Path.of("/usr/bin/chromedriver");
+
+    private Chromium() {
+    }
+
+    /** A new headless browser; fails, with how to install it, where Chromium or its driver is missing. */
+    static ChromeDriver open() {
+        if (!Files.isExecutable(BINARY) || !Files.isExecutable(DRIVER)) {
+            throw new IllegalStateException("the browser tests need Debian's Chromium and its driver at " + BINARY
+                    + " and " + DRIVER + ": install them with `sudo apt-get install -y chromium chromium-driver`"
+                    + " (.ci/run does this in CI)");
+        }
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(BINARY.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1300");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
+                .usingAnyFreePort().build();
+        return new ChromeDriver(service, options);
+    }
+}
