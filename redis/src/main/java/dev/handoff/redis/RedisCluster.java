@@ -19,7 +19,11 @@ import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
 import java.net.SocketAddress;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -37,6 +41,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -85,10 +91,23 @@ public final class RedisCluster implements Cluster {
     /** The topic logs' size and age limit, from the registry's replay settings ({@link #start}). */
     private volatile int logLength;
     private volatile long logAgeMillis;
-    private final StatefulRedisConnection<String, String> commands;
+    /**
+     * Publishes and log reads. Its client does not reconnect by itself: Lettuce's reconnecting connections re-send
+     * a command that was in flight when the connection dropped (Lettuce 6), which for a publish Redis had applied
+     * would append the event twice. This one is replaced instead ({@link #reconnectCommands}), and a command in
+     * flight on a dropped connection fails as unknown.
+     */
+    private volatile StatefulRedisConnection<String, String> commands;
+    private final RedisClient commandsClient;
+    private final ClientResources resources;
+    private final RedisURI uri;
+    private final AtomicBoolean reconnecting = new AtomicBoolean();
+    private volatile long lastReconnectNanos;
     private volatile String epoch;
     /** The bus reader's connection name ({@code CLIENT LIST}): which instance's reader a connection is. */
     private final String readerName = "handoff-bus-" + UUID.randomUUID().toString().substring(0, 8);
+    /** The commands connection's name. */
+    private final String commandsName = readerName.replace("handoff-bus-", "handoff-pub-");
     private volatile boolean closed;
     private Thread reader;
     /** The position of the last bus entry read; whether the last read failed. */
@@ -97,29 +116,33 @@ public final class RedisCluster implements Cluster {
     /** The bus reader's connection, once made; the connections Lettuce reports lost and not yet back. */
     private volatile StatefulRedisConnection<String, String> readerConnection;
     private final Set<Object> disconnected = ConcurrentHashMap.newKeySet();
-    /** Times the bus reader's connection came back after Lettuce lost it. */
+    /** Times the bus reader's connection came back after Lettuce lost it: one per outage. */
     private final LongAdder reconnects = new LongAdder();
     private final String address;
 
     private RedisCluster(Builder b) {
-        RedisURI uri = RedisURI.create(b.uri);
+        this.uri = RedisURI.create(b.uri);
         // The sync commands' time-out (on the URI: Lettuce 7 has no client-wide setter); the blocking read waits less.
         uri.setTimeout(b.commandTimeout.plus(BLOCK));
-        this.client = RedisClient.create(uri);
+        this.resources = DefaultClientResources.create();
+        this.client = RedisClient.create(resources, uri);
+        this.commandsClient = RedisClient.create(resources, uri);
         // While Redis is unreachable a publish fails at once: Lettuce would otherwise queue commands without bound.
         // A Redis that stops answering (paused, overloaded) fails a publish after the command time-out, not never.
-        client.setOptions(ClientOptions.builder()
+        ClientOptions.Builder options = ClientOptions.builder()
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .requestQueueSize(b.maxPendingPublishes)
-                .timeoutOptions(TimeoutOptions.enabled(b.commandTimeout)).build());
+                .timeoutOptions(TimeoutOptions.enabled(b.commandTimeout));
+        client.setOptions(options.build());
+        commandsClient.setOptions(options.autoReconnect(false).build());
         this.prefix = b.prefix;
         this.busKey = b.prefix + "bus";
         this.epochKey = b.prefix + "epoch";
         this.epochFromKey = b.prefix + "epoch-from";
         this.busLength = b.busLength;
-        // Lettuce 6 re-sends a command in flight after it reconnects (its XREAD goes on as if nothing happened), so the
-        // connections' state comes from Lettuce's own events, not from failed commands.
-        client.addListener(new RedisConnectionStateListener() {
+        // Lettuce 6 re-sends a command in flight after it reconnects (the reader's XREAD goes on as if nothing
+        // happened), so the connections' state comes from Lettuce's own events, not from failed commands.
+        RedisConnectionStateListener states = new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
                 disconnected.add(connection);
@@ -131,8 +154,11 @@ public final class RedisCluster implements Cluster {
                     reconnects.increment();
                 }
             }
-        });
-        this.commands = client.connect();
+        };
+        client.addListener(states);
+        commandsClient.addListener(states);
+        this.commands = commandsClient.connect();
+        commands.sync().clientSetname(commandsName);
         this.address = uri.getHost() + ":" + uri.getPort() + "/" + uri.getDatabase();
     }
 
@@ -244,6 +270,7 @@ public final class RedisCluster implements Cluster {
         long passed = passedAtStart;
         try {
             while (!closed) {
+                reconnectCommands();
                 try {
                     List<Object> answer = readScript(redis, lastId, passed);
                     String nowEpoch = String.valueOf(answer.get(0));
@@ -308,6 +335,43 @@ public final class RedisCluster implements Cluster {
         }
     }
 
+    /**
+     * Replaces the commands connection if it dropped: at most one attempt at a time, and one per {@link #BLOCK}.
+     * Until it is back, publishes fail at once as refused (Lettuce rejects commands on a disconnected connection).
+     */
+    private void reconnectCommands() {
+        StatefulRedisConnection<String, String> dropped = commands;
+        if (closed || dropped.isOpen() || System.nanoTime() - lastReconnectNanos < BLOCK.toNanos()
+                || !reconnecting.compareAndSet(false, true)) {
+            return;
+        }
+        lastReconnectNanos = System.nanoTime();
+        commandsClient.connectAsync(StringCodec.UTF8, uri).whenComplete((fresh, failure) -> {
+            reconnecting.set(false);
+            if (failure != null) {
+                return; // Tried again on the next publish or read of the bus.
+            }
+            if (closed) {
+                fresh.closeAsync();
+                return;
+            }
+            fresh.async().clientSetname(commandsName);
+            commands = fresh;
+            disconnected.remove(dropped);
+            dropped.closeAsync();
+            log.info("publishing to Redis again on a new connection");
+        });
+    }
+
+    /** The commands connection, after asking for a new one if it dropped. */
+    private StatefulRedisConnection<String, String> commands() {
+        StatefulRedisConnection<String, String> c = commands;
+        if (!c.isOpen()) {
+            reconnectCommands();
+        }
+        return c;
+    }
+
     /** The read script by its SHA (loaded again when Redis restarted and forgot it). */
     private List<Object> readScript(RedisCommands<String, String> redis, String lastId, long passed) {
         String[] keys = {busKey, epochKey, epochFromKey};
@@ -366,13 +430,14 @@ public final class RedisCluster implements Cluster {
 
     /**
      * Whether a failed publish was certainly not applied: Lettuce refused to send it (disconnected, closed, its queue
-     * full: its messages for those), or Redis answered with an error (at its memory limit, say: the script's first
+     * full: its messages for those; or the connection's channel was closed when it wrote), or Redis answered with an
+     * error (at its memory limit, say: the script's first
      * write failed, so it wrote nothing). A time-out, or a connection lost after sending, leaves it unknown: Redis
      * may have applied it.
      */
     private static boolean certainlyNotTaken(Throwable failure) {
-        if (failure instanceof RedisCommandExecutionException) {
-            return true;
+        if (failure instanceof RedisCommandExecutionException || failure instanceof ClosedChannelException) {
+            return true; // Redis answered with an error; or the write failed on a channel already closed.
         }
         if (failure instanceof RedisCommandTimeoutException || !(failure instanceof RedisException)) {
             return false;
@@ -596,7 +661,7 @@ public final class RedisCluster implements Cluster {
     /** Runs a script by its SHA on the shared connection, sending it whole when Redis does not know it (a restart). */
     private <T> CompletionStage<T> evalAsync(String script, String sha, ScriptOutputType type, String[] keys,
             String[] args) {
-        RedisAsyncCommands<String, String> redis = commands.async();
+        RedisAsyncCommands<String, String> redis = commands().async();
         return redis.<T>evalsha(sha, type, keys, args).handle((value, failure) -> {
             if (failure == null) {
                 return CompletableFuture.completedFuture(value);
@@ -625,6 +690,8 @@ public final class RedisCluster implements Cluster {
         }
         commands.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        commandsClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 
     private static String sha1(String script) {
@@ -662,6 +729,11 @@ public final class RedisCluster implements Cluster {
     /** The name the bus reader's connection gives itself in Redis. */
     String readerName() {
         return readerName;
+    }
+
+    /** The name the commands (publish) connection gives itself in Redis. */
+    String commandsName() {
+        return commandsName;
     }
 
     @Override

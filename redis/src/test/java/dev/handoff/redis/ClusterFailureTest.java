@@ -105,6 +105,43 @@ class ClusterFailureTest {
     }
 
     @Test
+    void aPublishConnectionCutWithPublishesInFlightDeliversEachEventAtMostOnceAndPublishingComesBack() throws Exception {
+        Running run = running("once", 100_000, "o");
+        Instance a = run.a();
+        StreamClient.Conn onB = run.onB();
+        List<CompletableFuture<String>> sent = new ArrayList<>();
+        RedisClient admin = RedisClient.create(redis.uri());
+        try (StatefulRedisConnection<String, String> c = admin.connect()) {
+            long id = clientIdNamed(c, a.cluster.commandsName());
+            CompletableFuture<Long> killed = null;
+            for (int i = 0; i < 2000; i++) {
+                sent.add(a.registry.publishAsync("o", SseEvent.of("e" + i)).toCompletableFuture());
+                if (i == 300) {
+                    // Cut while this thread goes on publishing: some publishes are on their way, some answered.
+                    killed = c.async().clientKill(KillArgs.Builder.id(id)).toCompletableFuture();
+                }
+            }
+            assertThat(killed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(1);
+        } finally {
+            admin.shutdown();
+        }
+        List<String> taken = new ArrayList<>();
+        for (int i = 0; i < sent.size(); i++) {
+            try {
+                sent.get(i).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                taken.add("e" + i);
+            } catch (ExecutionException failed) {
+                // Refused, or unknown: at most once either way.
+            }
+        }
+        assertThat(taken.size()).as("publishes Redis took").isLessThan(2000).isGreaterThan(300);
+        a.publishUntilTaken("o", "after");
+        awaitData(onB, "after");
+        List<String> seen = Instance.data(onB.events());
+        assertThat(seen).as("no event twice").doesNotHaveDuplicates().containsAll(taken);
+    }
+
+    @Test
     void anInstanceWhoseRedisRestartedEmptyResetsItsSubscribersAndGoesOn() throws Exception {
         Running run = running("restart", 10_000, "r");
         Instance a = run.a();
@@ -222,6 +259,15 @@ class ClusterFailureTest {
             }
         }
         throw new IllegalStateException("no used_memory in INFO memory");
+    }
+
+    private static long clientIdNamed(StatefulRedisConnection<String, String> c, String name) {
+        for (String line : c.sync().clientList().split("\n")) {
+            if (line.contains(" name=" + name + " ")) {
+                return Long.parseLong(line.substring(line.indexOf("id=") + 3, line.indexOf(' ', line.indexOf("id="))));
+            }
+        }
+        throw new AssertionError("no connection named " + name);
     }
 
     private static void killConnectionsNamed(String name) {
