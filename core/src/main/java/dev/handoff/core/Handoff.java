@@ -304,7 +304,7 @@ public final class Handoff {
         Exchange ex = exchange();
         BodyReader reader = new BodyReader(describe(), in, length, maxBytes, idleTimeout.toNanos(),
                 options.minBodyRate(), options.minBodyRateWindow().toNanos(), BodyReader.BUFFER_SIZE,
-                options.scheduler(), System::nanoTime, this::answerBrokenBody, this::endBrokenBody);
+                options.scheduler(), options.scheduler()::nanoTime, this::answerBrokenBody, this::endBrokenBody);
         body = reader;
         ex.attach(reader);
         in.setReadListener(reader);
@@ -607,7 +607,7 @@ public final class Handoff {
         Connection connection;
         T handle;
         if (taken == null) {
-            connection = new Connection(describe(), options, heartbeatOpen, heartbeatClose, System::nanoTime);
+            connection = new Connection(describe(), options, heartbeatOpen, heartbeatClose, options.scheduler()::nanoTime);
             handle = handleFor.apply(connection);
         } else {
             if (!taken.take()) {

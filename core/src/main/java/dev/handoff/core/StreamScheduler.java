@@ -42,13 +42,15 @@ public final class StreamScheduler implements AutoCloseable {
     private final boolean ownsExecutor;
     private final Duration tick;
     private final Shard[] shards;
-    private final LongSupplier nanoClock = System::nanoTime;
+    private final LongSupplier nanoClock;
 
-    private StreamScheduler(ScheduledExecutorService executor, boolean ownsExecutor, int shardCount, Duration tick) {
+    private StreamScheduler(ScheduledExecutorService executor, boolean ownsExecutor, int shardCount, Duration tick,
+            LongSupplier nanoClock) {
         if (tick.isNegative() || tick.isZero()) {
             throw new IllegalArgumentException("tick must be positive: " + tick);
         }
         this.executor = executor;
+        this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
         this.ownsExecutor = ownsExecutor;
         this.tick = tick;
         this.shards = new Shard[shardCount];
@@ -73,7 +75,7 @@ public final class StreamScheduler implements AutoCloseable {
         }
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(threads, new NamedDaemonThreads());
         executor.setRemoveOnCancelPolicy(true);
-        return new StreamScheduler(executor, true, threads, Objects.requireNonNull(tick, "tick"));
+        return new StreamScheduler(executor, true, threads, Objects.requireNonNull(tick, "tick"), System::nanoTime);
     }
 
     /**
@@ -81,9 +83,24 @@ public final class StreamScheduler implements AutoCloseable {
      * cancels this scheduler's tasks. The work is split into one shard per core thread of the executor.
      */
     public static StreamScheduler using(ScheduledExecutorService executor, Duration tick) {
+        return using(executor, tick, System::nanoTime);
+    }
+
+    /**
+     * As {@link #using(ScheduledExecutorService, Duration)}, on a clock of the application's: what the streams it
+     * drives measure their heartbeats, time-outs and replay ages by, in nanoseconds like {@link System#nanoTime()}.
+     * With an executor that runs its tasks when the clock is moved on, time-based behaviour is tested without
+     * waiting (the {@code handoff-test} module's {@code ManualScheduler} does this).
+     */
+    public static StreamScheduler using(ScheduledExecutorService executor, Duration tick, LongSupplier nanoClock) {
         Objects.requireNonNull(executor, "executor");
         int shards = executor instanceof ScheduledThreadPoolExecutor stpe ? Math.max(1, stpe.getCorePoolSize()) : 1;
-        return new StreamScheduler(executor, false, shards, Objects.requireNonNull(tick, "tick"));
+        return new StreamScheduler(executor, false, shards, Objects.requireNonNull(tick, "tick"), nanoClock);
+    }
+
+    /** This scheduler's clock, in nanoseconds: {@link System#nanoTime()} unless it was made with another. */
+    public long nanoTime() {
+        return nanoClock.getAsLong();
     }
 
     /** The executor the sweeps run on; applications may schedule their own small tasks there too. */
@@ -164,7 +181,7 @@ public final class StreamScheduler implements AutoCloseable {
 
         @Override
         public void run() {
-            long now = nanoClock.getAsLong();
+            long now = nanoTime();
             for (Timed c : timed) {
                 try {
                     c.tick(now);

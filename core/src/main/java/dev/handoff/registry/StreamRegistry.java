@@ -754,7 +754,7 @@ public final class StreamRegistry implements AutoCloseable {
                 if (t != null) {
                     t.lastSeq = n;
                     if (replayEvents > 0) {
-                        t.retain(new Topic.Retained(n, id, frame, System.nanoTime()), replayEvents, replayAgeNanos);
+                        t.retain(new Topic.Retained(n, id, frame, scheduler.nanoTime()), replayEvents, replayAgeNanos);
                     } else {
                         t.forgottenUpTo = n;
                     }
@@ -790,7 +790,7 @@ public final class StreamRegistry implements AutoCloseable {
 
     /** Periodically, with an age limit: forgets expired events, and topics left with neither streams nor events. */
     private void sweep() {
-        long now = System.nanoTime();
+        long now = scheduler.nanoTime();
         synchronized (lock) {
             for (Topic t : List.copyOf(topics.values())) {
                 t.trim(now, replayEvents, replayAgeNanos);

@@ -2,22 +2,25 @@ package dev.handoff.sample;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.handoff.core.support.SseParser.Event;
-import dev.handoff.core.support.StreamClient;
-import dev.handoff.core.support.StreamClient.Conn;
+import dev.handoff.spring.test.SseRecorders;
+import dev.handoff.test.RecordedEvent;
+import dev.handoff.test.SseRecorder;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.core.env.Environment;
 
-/** The sample as a user meets it: the page is served, a task runs to 100%, a chat message reaches every tab. */
+/**
+ * The sample as a user meets it: the page is served, an upload and the proxy stream their progress, a chat message
+ * reaches every tab and survives a restart (the task's steps, on a manual clock: StreamsWithTheKitTest).
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"server.address=127.0.0.1", "sample.task.step=20ms",
             "sample.chat.history=target/chat-history-test.log"})
@@ -27,6 +30,8 @@ class SampleApplicationTest {
 
     @Autowired
     Environment environment;
+    @Autowired
+    SseRecorders sse;
 
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -53,12 +58,11 @@ class SampleApplicationTest {
             post(port, "{\"name\":\"ada\",\"text\":\"missed during the restart\"}");
         }
         try (var after = org.springframework.boot.SpringApplication.run(SampleApplication.class, args);
-                StreamClient client = new StreamClient(
-                        Integer.parseInt(after.getEnvironment().getProperty("local.server.port")))) {
-            Conn tab = client.get("/api/chat/events", "Last-Event-ID: " + seenId);
-            Event caughtUp = tab.awaitEvents(1, WAIT).get(0);
-            assertThat(caughtUp.type()).isEqualTo("message");
-            assertThat(caughtUp.data()).contains("missed during the restart");
+                SseRecorder tab = SseRecorder.open(URI.create("http://127.0.0.1:"
+                        + after.getEnvironment().getProperty("local.server.port") + "/api/chat/events"),
+                        Map.of("Last-Event-ID", seenId))) {
+            tab.assertEvent(e -> e.event().equals("message") && e.data().contains("missed during the restart"),
+                    "the message missed during the restart");
         } finally {
             java.nio.file.Files.deleteIfExists(history);
         }
@@ -79,60 +83,38 @@ class SampleApplicationTest {
     }
 
     @Test
-    void aTaskReportsProgressToOneHundredAndItsStreamCompletes() throws Exception {
-        try (StreamClient client = new StreamClient(port())) {
-            String started = send("POST", "/api/tasks", null).body();
-            String id = started.replaceAll("\\D", "");
-            Conn progress = client.get("/api/tasks/" + id + "/progress");
-            assertThat(progress.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
-            List<Event> events = progress.events();
-            assertThat(events.get(events.size() - 1).type()).isEqualTo("done");
-            assertThat(events.get(events.size() - 1).data()).isEqualTo("{\"task\":" + id + ",\"percent\":100}");
-            assertThat(events).filteredOn(e -> e.type().equals("progress")).extracting(Event::data)
-                    .contains("{\"task\":" + id + ",\"percent\":100}");
-        }
-    }
-
-    @Test
     void anUploadsProgressIsStreamedWhileItArrivesAndItIsAnsweredWhenComplete() throws Exception {
-        try (StreamClient client = new StreamClient(port())) {
-            Conn progress = client.get("/api/uploads/u1/progress");
-            progress.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        try (SseRecorder progress = sse.open("/api/uploads/u1/progress").assertStatus(200)) {
             byte[] body = new byte[3 << 20];
             HttpResponse<String> done = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port()
                     + "/api/uploads/u1")).timeout(WAIT).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(done.body()).isEqualTo("{\"upload\":\"u1\",\"received\":" + body.length + "}");
-            assertThat(progress.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
-            List<Event> events = progress.events();
-            assertThat(events).filteredOn(e -> e.type().equals("progress")).hasSize(12);
+            progress.awaitEnd(WAIT);
+            List<RecordedEvent> events = progress.events();
+            assertThat(events).filteredOn(e -> e.event().equals("progress")).hasSize(12);
             assertThat(events.get(events.size() - 1).data())
                     .isEqualTo("{\"upload\":\"u1\",\"received\":" + body.length + ",\"done\":true}");
         }
     }
 
     @Test
-    void aSlowBackendStreamComesThroughTheProxyTickByTick() throws Exception {
-        try (StreamClient client = new StreamClient(port())) {
-            Conn ticks = client.get("/api/proxied/ticks");
-            assertThat(ticks.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).header("X-Proxied-By")).isEqualTo("handoff");
-            assertThat(ticks.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
-            assertThat(ticks.events()).extracting(Event::data).hasSize(10).first().isEqualTo("tick 1 of 10");
+    void aSlowBackendStreamComesThroughTheProxyTickByTick() {
+        try (SseRecorder ticks = sse.open("/api/proxied/ticks").assertStatus(200)) {
+            assertThat(ticks.header("X-Proxied-By")).isEqualTo("handoff");
+            ticks.assertEvent("tick", "tick 1 of 10");
+            ticks.awaitEnd(WAIT);
+            assertThat(ticks.events()).hasSize(10);
         }
     }
 
     @Test
     void aChatMessageReachesEveryOpenTabAndABadOneIsRefused() throws Exception {
-        try (StreamClient client = new StreamClient(port())) {
-            Conn first = client.get("/api/chat/events");
-            Conn second = client.get("/api/chat/events");
-            first.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-            second.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        try (SseRecorder first = sse.open("/api/chat/events").assertStatus(200);
+                SseRecorder second = sse.open("/api/chat/events").assertStatus(200)) {
             assertThat(send("POST", "/api/chat", "{\"name\":\"ada\",\"text\":\"hello\"}").statusCode()).isEqualTo(200);
-            for (Conn tab : List.of(first, second)) {
-                Event e = tab.awaitEvents(1, WAIT).get(0);
-                assertThat(e.type()).isEqualTo("message");
-                assertThat(e.data()).isEqualTo("{\"name\":\"ada\",\"text\":\"hello\"}");
+            for (SseRecorder tab : List.of(first, second)) {
+                tab.assertEvent("message", "{\"name\":\"ada\",\"text\":\"hello\"}");
             }
             HttpResponse<String> bad = send("POST", "/api/chat", "{\"name\":\"\",\"text\":\"x\"}");
             assertThat(bad.statusCode()).isEqualTo(400);

@@ -1,5 +1,7 @@
 package dev.handoff.spring;
 
+import java.util.Map;
+import java.util.function.Function;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.util.ClassUtils;
 
@@ -31,8 +33,29 @@ final class JsonEncoders {
         };
     }
 
+    /** The application's JSON mapper as a decoder of JSON objects, or null if it has none. */
+    static Function<String, Map<String, ?>> decoderFromContext(ListableBeanFactory beans, ClassLoader loader) {
+        if (ClassUtils.isPresent("tools.jackson.databind.ObjectMapper", loader)) {
+            Function<String, Map<String, ?>> jackson3 = Jackson3.decoder(beans);
+            if (jackson3 != null) {
+                return jackson3;
+            }
+        }
+        if (ClassUtils.isPresent("com.fasterxml.jackson.databind.ObjectMapper", loader)) {
+            return Jackson2.decoder(beans);
+        }
+        return null;
+    }
+
     static final class Jackson3 {
         private Jackson3() {
+        }
+
+        @SuppressWarnings("unchecked")
+        static Function<String, Map<String, ?>> decoder(ListableBeanFactory beans) {
+            tools.jackson.databind.ObjectMapper mapper = beans.getBeanProvider(tools.jackson.databind.ObjectMapper.class)
+                    .getIfUnique();
+            return mapper == null ? null : json -> mapper.readValue(json, Map.class);
         }
 
         static EventDataEncoder from(ListableBeanFactory beans) {
@@ -54,6 +77,22 @@ final class JsonEncoders {
 
     static final class Jackson2 {
         private Jackson2() {
+        }
+
+        @SuppressWarnings("unchecked")
+        static Function<String, Map<String, ?>> decoder(ListableBeanFactory beans) {
+            com.fasterxml.jackson.databind.ObjectMapper mapper = beans
+                    .getBeanProvider(com.fasterxml.jackson.databind.ObjectMapper.class).getIfUnique();
+            if (mapper == null) {
+                return null;
+            }
+            return json -> {
+                try {
+                    return mapper.readValue(json, Map.class);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage(), e);
+                }
+            };
         }
 
         static EventDataEncoder from(ListableBeanFactory beans) {

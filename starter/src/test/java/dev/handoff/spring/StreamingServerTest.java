@@ -9,6 +9,9 @@ import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.StreamClient.Conn;
 import dev.handoff.registry.StreamRegistry;
 import dev.handoff.spring.app.StreamingApplication;
+import dev.handoff.spring.test.SseRecorders;
+import dev.handoff.test.RecordedEvent;
+import dev.handoff.test.SseRecorder;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
@@ -64,6 +67,8 @@ class StreamingServerTest {
     MeterRegistry meters;
     @Autowired
     StreamingApplication.OpenStreams openStreams;
+    @Autowired
+    SseRecorders sse;
 
     private StreamClient client;
     private final HttpClient http = HttpClient.newHttpClient();
@@ -160,27 +165,25 @@ class StreamingServerTest {
     }
 
     @Test
-    void eventsAreJsonFromTheApplicationsMapperAndStringsPassAsTheyAre() throws Exception {
-        Conn c = client.get("/tasks/json/progress");
-        assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).header("Content-Type")).startsWith("text/event-stream");
-        Awaitility.await().atMost(WAIT).until(() -> registry.subscribers("tasks/json") == 1);
-        streams.publish("tasks/json", "progress", new StreamingApplication.Progress("json", 50));
-        streams.publish("tasks/json", "plain text");
-        List<Event> events = c.awaitEvents(2, WAIT);
-        assertThat(events.get(0).type()).isEqualTo("progress");
-        assertThat(events.get(0).data()).isEqualTo("{\"task\":\"json\",\"percentDone\":50}");
-        assertThat(events.get(1).data()).isEqualTo("plain text");
+    void eventsAreJsonFromTheApplicationsMapperAndStringsPassAsTheyAre() {
+        // Written with the test kit (handoff-test): a recorder bound to this server, decoding with its mapper.
+        try (SseRecorder progress = sse.open("/tasks/json/progress")) {
+            progress.assertStatus(200);
+            streams.publish("tasks/json", "progress", new StreamingApplication.Progress("json", 50));
+            streams.publish("tasks/json", "plain text");
+            RecordedEvent json = progress.assertEvent("progress", "{\"task\":\"json\",\"percentDone\":50}");
+            assertThat(json.field("percentDone")).isEqualTo(50);
+            progress.assertEvent("message", "plain text");
+        }
     }
 
     @Test
-    void partialModeSendsTheHeadersTheControllerSetAndWhatItSentBeforeReturning() throws Exception {
-        Conn c = client.get("/partial");
-        StreamClient.Head head = c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertThat(head.status()).isEqualTo(200);
-        assertThat(head.header("X-Stream-Kind")).isEqualTo("partial");
-        Event first = c.awaitEvents(1, WAIT).get(0);
-        assertThat(first.type()).isEqualTo("hello");
-        assertThat(first.data()).isEqualTo("{\"task\":\"early\",\"percentDone\":0}");
+    void partialModeSendsTheHeadersTheControllerSetAndWhatItSentBeforeReturning() {
+        try (SseRecorder partial = sse.open("/partial")) {
+            partial.assertStatus(200);
+            assertThat(partial.header("X-Stream-Kind")).isEqualTo("partial");
+            partial.assertEvent("hello", "{\"task\":\"early\",\"percentDone\":0}");
+        }
     }
 
     @Test

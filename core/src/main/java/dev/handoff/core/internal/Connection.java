@@ -104,7 +104,8 @@ public final class Connection implements Timed {
     private final long id = IDS.incrementAndGet();
     /** Written one tick after the heartbeat's first bytes to finish it; null if it is one piece. */
     private final byte[] heartbeatClose;
-    private final LongSupplier nanoClock;
+    /** The stream's clock: its scheduler's; replaced when a request takes an unattached stream ({@link #adopt}). */
+    private volatile LongSupplier nanoClock;
     private final long openedNanos;
     private final CompletableFuture<CloseStatus> closed = new CompletableFuture<>();
     /** Set once, before any write can reach the container (see {@link #start}). */
@@ -203,6 +204,7 @@ public final class Connection implements Timed {
      * Called once, before {@link #start}.
      */
     public void adopt(String description, StreamOptions options, byte[] heartbeatOpen) {
+        nanoClock = options.scheduler()::nanoTime;
         synchronized (lock) {
             settingsLocked(description, options, heartbeatOpen, nanoClock.getAsLong());
         }
