@@ -381,9 +381,11 @@ public final class Handoff {
             return false;
         }
         try {
-            // The rest of the body is unread or unreadable: the connection cannot carry another request.
-            response.setHeader("Connection", "close");
-            new HandoffRejectedException(e.status(), e.getMessage()).respond(response);
+            // The rest of the body is unread or unreadable: an HTTP/1.1 connection cannot carry another request.
+            if (HandoffRejectedException.isHttp1(request)) {
+                response.setHeader("Connection", "close");
+            }
+            new HandoffRejectedException(e.status(), e.getMessage()).respond(request, response);
         } catch (IOException | RuntimeException failed) {
             // The client may be gone already; the exchange ends either way.
         } finally {

@@ -105,21 +105,22 @@ public class HandoffFilter implements Filter {
         try {
             chain.doFilter(request, response);
         } catch (HandoffRejectedException e) {
-            reject(httpResponse, e);
+            reject(http, httpResponse, e);
         } catch (ServletException e) {
             if (e.getRootCause() instanceof HandoffRejectedException rejected) {
-                reject(httpResponse, rejected);
+                reject(http, httpResponse, rejected);
             } else {
                 throw e;
             }
         }
     }
 
-    private static void reject(HttpServletResponse response, HandoffRejectedException e) throws IOException {
+    private static void reject(HttpServletRequest request, HttpServletResponse response, HandoffRejectedException e)
+            throws IOException {
         if (response.isCommitted()) {
             throw e;
         }
-        e.respond(response);
+        e.respond(request, response);
     }
 
     private void track(StreamHandle handle) {

@@ -1,5 +1,6 @@
 package dev.handoff.core;
 
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -44,11 +45,23 @@ public final class HandoffRejectedException extends RuntimeException {
 
     /**
      * Writes the refusal to a response that is not committed: status, {@code Retry-After}, and the message
-     * as a {@code text/plain} body.
+     * as a {@code text/plain} body. A 413 or 408 also says {@code Connection: close}, since the body is left
+     * unread; use {@link #respond(HttpServletRequest, HttpServletResponse)} where the request may be HTTP/2, which
+     * has no such header.
      *
      * @throws IllegalStateException if the response is already committed
      */
     public void respond(HttpServletResponse response) throws IOException {
+        respond(null, response);
+    }
+
+    /**
+     * As {@link #respond(HttpServletResponse)}, for this request: over HTTP/2 (or later) no {@code Connection}
+     * header is sent (it is illegal there; an unread body ends its stream alone, not the connection).
+     *
+     * @throws IllegalStateException if the response is already committed
+     */
+    public void respond(HttpServletRequest request, HttpServletResponse response) throws IOException {
         if (response.isCommitted()) {
             throw new IllegalStateException("cannot answer '" + getMessage() + "' with " + status
                     + ": the response is already committed", this);
@@ -59,7 +72,7 @@ public final class HandoffRejectedException extends RuntimeException {
             long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
             response.setHeader("Retry-After", Long.toString(seconds));
         }
-        if (status == 413 || status == 408) {
+        if ((status == 413 || status == 408) && isHttp1(request)) {
             // The body is left unread: close the connection rather than let the container drain it.
             response.setHeader("Connection", "close");
         }
@@ -69,5 +82,10 @@ public final class HandoffRejectedException extends RuntimeException {
         response.getOutputStream().write(body);
         // Sent now: a container may go on to drain an unread request body before it finishes the response.
         response.flushBuffer();
+    }
+
+    /** Whether the request is HTTP/1.x (or unknown): where hop-by-hop headers such as {@code Connection} exist. */
+    static boolean isHttp1(HttpServletRequest request) {
+        return request == null || !request.getProtocol().startsWith("HTTP/2") && !request.getProtocol().startsWith("HTTP/3");
     }
 }

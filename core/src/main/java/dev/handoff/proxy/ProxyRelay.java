@@ -57,12 +57,14 @@ final class ProxyRelay implements Flow.Subscriber<Upstream.Chunk>, Timed {
     @Override
     public void tick(long now) {
         if (!done.get() && now - lastChunkNanos >= proxy.idleTimeout.toNanos()) {
+            // The end's reason first: cancelling may fail the body at once with the client's own error (the JDK
+            // client on JDK 25 does), which must not be taken for the cause.
+            onError(new HttpTimeoutException("no bytes from the backend for " + proxy.idleTimeout.toMillis()
+                    + " ms (idle time-out)"));
             Flow.Subscription s = subscription;
             if (s != null) {
                 s.cancel();
             }
-            onError(new HttpTimeoutException("no bytes from the backend for " + proxy.idleTimeout.toMillis()
-                    + " ms (idle time-out)"));
         }
     }
 

@@ -231,6 +231,8 @@ abstract class ProxyContainerTest {
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
         exchange.sendResponseHeaders(200, 0);
         try (OutputStream out = exchange.getResponseBody()) {
+            // The JDK's server holds the head until the body's first flush (JDK 25 does; 17 sent it at once).
+            out.flush();
             for (int k = 0; k < 5; k++) {
                 if (!sseGate.tryAcquire(WAIT.toSeconds(), TimeUnit.SECONDS)) {
                     return;

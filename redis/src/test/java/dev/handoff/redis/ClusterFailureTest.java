@@ -134,7 +134,7 @@ class ClusterFailureTest {
                 // Refused, or unknown: at most once either way.
             }
         }
-        assertThat(taken.size()).as("publishes Redis took").isLessThan(2000).isGreaterThan(300);
+        assertThat(taken.size()).as("publishes Redis took: some, not all").isLessThan(2000).isPositive();
         a.publishUntilTaken("o", "after");
         awaitData(onB, "after");
         List<String> seen = Instance.data(onB.events());

@@ -17,6 +17,11 @@ final class Chromium {
 
     /** A new headless browser; fails, with how to install it, where Chromium or its driver is missing. */
     static ChromeDriver open() {
+        return open(new String[0]);
+    }
+
+    /** A new headless browser with these command-line switches too. */
+    static ChromeDriver open(String... switches) {
         if (!Files.isExecutable(BINARY) || !Files.isExecutable(DRIVER)) {
             throw new IllegalStateException("the browser tests need Debian's Chromium and its driver at " + BINARY
                     + " and " + DRIVER + ": install them with `sudo apt-get install -y chromium chromium-driver`"
@@ -25,6 +30,7 @@ final class Chromium {
         ChromeOptions options = new ChromeOptions();
         options.setBinary(BINARY.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1300");
+        options.addArguments(switches);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
                 .usingAnyFreePort().build();
         return new ChromeDriver(service, options);

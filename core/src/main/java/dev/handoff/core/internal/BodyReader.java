@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -176,7 +177,13 @@ public final class BodyReader implements RequestBody, ReadListener, Flow.Subscri
 
     @Override
     public CompletionStage<Long> toFile(Path file) {
-        FileSink sink = new FileSink(Objects.requireNonNull(file, "file"));
+        FileSink sink = new FileSink(Objects.requireNonNull(file, "file"), command -> {
+            try {
+                scheduler.executor().execute(command);
+            } catch (RejectedExecutionException shutDown) {
+                command.run(); // No pool any more: go on where the write ended.
+            }
+        });
         subscribe(sink);
         return sink.result();
     }

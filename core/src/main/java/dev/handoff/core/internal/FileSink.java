@@ -9,15 +9,21 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 
 /**
  * Writes a request body to a file with asynchronous file I/O, asking for the next buffer only when the last
  * one is on disk: the body is read exactly as fast as the disk takes it, and no thread waits on either.
+ *
+ * <p>What follows a write (the next demand, which reads from the container; the result, which the application's
+ * callbacks follow) runs on {@code continueOn}, not on the JDK's file I/O thread: on JDK 25 those are innocuous
+ * threads that may not set a context class loader, and Tomcat sets one when it dispatches.
  */
 final class FileSink implements Flow.Subscriber<ByteBuffer>, CompletionHandler<Integer, ByteBuffer> {
 
     private final Path file;
+    private final Executor continueOn;
     private final CompletableFuture<Long> result = new CompletableFuture<>();
     private AsynchronousFileChannel channel;
     private Flow.Subscription subscription;
@@ -28,8 +34,9 @@ final class FileSink implements Flow.Subscriber<ByteBuffer>, CompletionHandler<I
     private boolean writing;
     private boolean completeWhenWritten;
 
-    FileSink(Path file) {
+    FileSink(Path file, Executor continueOn) {
         this.file = file;
+        this.continueOn = continueOn;
     }
 
     CompletionStage<Long> result() {
@@ -60,6 +67,10 @@ final class FileSink implements Flow.Subscriber<ByteBuffer>, CompletionHandler<I
 
     @Override
     public void completed(Integer written, ByteBuffer buffer) {
+        continueOn.execute(() -> written(written, buffer));
+    }
+
+    private void written(int written, ByteBuffer buffer) {
         position += written;
         if (buffer.hasRemaining()) {
             channel.write(buffer, position, buffer, this);
@@ -79,8 +90,10 @@ final class FileSink implements Flow.Subscriber<ByteBuffer>, CompletionHandler<I
 
     @Override
     public void failed(Throwable e, ByteBuffer buffer) {
-        subscription.cancel();
-        abandon(e);
+        continueOn.execute(() -> {
+            subscription.cancel();
+            abandon(e);
+        });
     }
 
     @Override

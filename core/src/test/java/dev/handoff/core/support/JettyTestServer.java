@@ -1,6 +1,9 @@
 package dev.handoff.core.support;
 
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Jetty;
@@ -25,7 +28,10 @@ public final class JettyTestServer implements TestServer {
         QueuedThreadPool pool = new QueuedThreadPool(THREADS, THREADS);
         pool.setName("jetty");
         Server server = new Server(pool);
-        ServerConnector connector = new ServerConnector(server, 1, 1);
+        HttpConfiguration http = new HttpConfiguration();
+        ServerConnector connector = app.http2Enabled()
+                ? new ServerConnector(server, 1, 1, new HttpConnectionFactory(http), h2c(http))
+                : new ServerConnector(server, 1, 1);
         connector.setHost("127.0.0.1");
         connector.setPort(port);
         connector.setAcceptQueueSize(4096);
@@ -38,6 +44,13 @@ public final class JettyTestServer implements TestServer {
         server.setHandler(context);
         server.start();
         return new JettyTestServer(server, connector);
+    }
+
+    /** Cleartext HTTP/2 beside HTTP/1.1, with room for the streams the tests open on one connection. */
+    private static HTTP2CServerConnectionFactory h2c(HttpConfiguration http) {
+        HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
+        h2c.setMaxConcurrentStreams(TestServer.MAX_HTTP2_STREAMS);
+        return h2c;
     }
 
     @Override

@@ -41,6 +41,8 @@ public final class TestApp {
     private java.time.Duration containerIdleTimeout;
 
     /** The container's own idle (socket read) time-out: Jetty's connector idle time-out, Tomcat's connectionTimeout. */
+    private boolean http2;
+
     public TestApp containerIdleTimeout(java.time.Duration timeout) {
         this.containerIdleTimeout = timeout;
         return this;
@@ -49,6 +51,16 @@ public final class TestApp {
     /** The container idle time-out to set, or null for the container's default. */
     java.time.Duration containerIdleTimeout() {
         return containerIdleTimeout;
+    }
+
+    /** The container also speaks cleartext HTTP/2 with prior knowledge (h2c) on its port. */
+    public TestApp http2() {
+        this.http2 = true;
+        return this;
+    }
+
+    boolean http2Enabled() {
+        return http2;
     }
 
     /** The filter's default stream options. */

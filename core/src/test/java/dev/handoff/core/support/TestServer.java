@@ -12,6 +12,9 @@ public interface TestServer extends AutoCloseable {
     /** The size of the container's request thread pool in every container test. */
     int THREADS = 8;
 
+    /** Most concurrent streams on one HTTP/2 connection (both containers default to about 100: Tomcat 100, Jetty 128). */
+    int MAX_HTTP2_STREAMS = 256;
+
     static TestServer start(TestApp app) throws Exception {
         String container = System.getProperty("handoff.test.container", "jetty");
         return switch (container) {

@@ -6,6 +6,7 @@ import org.apache.catalina.Context;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.catalina.util.ServerInfo;
+import org.apache.coyote.http2.Http2Protocol;
 
 public final class TomcatTestServer implements TestServer {
 
@@ -30,6 +31,12 @@ public final class TomcatTestServer implements TestServer {
         connector.setProperty("maxConnections", "20000");
         if (app.containerIdleTimeout() != null) {
             connector.setProperty("connectionTimeout", Long.toString(app.containerIdleTimeout().toMillis()));
+        }
+        if (app.http2Enabled()) {
+            // h2c: by upgrade, and with prior knowledge (Tomcat takes the HTTP/2 preface on an HTTP/1.1 connector).
+            Http2Protocol h2 = new Http2Protocol();
+            h2.setMaxConcurrentStreams(TestServer.MAX_HTTP2_STREAMS);
+            connector.addUpgradeProtocol(h2);
         }
         tomcat.getService().addConnector(connector);
         tomcat.setConnector(connector);
