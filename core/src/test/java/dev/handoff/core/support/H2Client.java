@@ -115,7 +115,7 @@ public final class H2Client implements AutoCloseable {
                 head.complete(response);
             }
             if (frame.isEndStream()) {
-                ended.complete("complete");
+                end("complete");
             } else {
                 s.demand();
             }
@@ -138,7 +138,7 @@ public final class H2Client implements AutoCloseable {
                 notifyAll();
             }
             if (last) {
-                ended.complete("complete");
+                end("complete");
             } else if (!paused) {
                 s.demand();
             }
@@ -146,14 +146,22 @@ public final class H2Client implements AutoCloseable {
 
         @Override
         public void onReset(Stream s, ResetFrame frame, Callback callback) {
-            ended.complete("reset " + ErrorCode.toString(frame.getError(), "?"));
+            end("reset " + ErrorCode.toString(frame.getError(), "?"));
             callback.succeeded();
         }
 
         @Override
         public void onFailure(Stream s, int error, String reason, Throwable failure, Callback callback) {
-            ended.complete("failed " + reason);
+            end("failed " + reason);
             callback.succeeded();
+        }
+
+        /** Ends the stream's record and wakes whoever waits on it (an await on {@link #ended} included). */
+        private void end(String how) {
+            ended.complete(how);
+            synchronized (this) {
+                notifyAll();
+            }
         }
 
         /** Stops reading: no more flow-control credit for this stream. */
