@@ -42,6 +42,7 @@ public final class TestApp {
 
     /** The container's own idle (socket read) time-out: Jetty's connector idle time-out, Tomcat's connectionTimeout. */
     private boolean http2;
+    private TestCertificate tls;
 
     public TestApp containerIdleTimeout(java.time.Duration timeout) {
         this.containerIdleTimeout = timeout;
@@ -61,6 +62,16 @@ public final class TestApp {
 
     boolean http2Enabled() {
         return http2;
+    }
+
+    /** The container speaks TLS only, with this certificate, offering HTTP/2 (h2) and HTTP/1.1 by ALPN. */
+    public TestApp tls(TestCertificate certificate) {
+        this.tls = certificate;
+        return this;
+    }
+
+    TestCertificate tls() {
+        return tls;
     }
 
     /** The filter's default stream options. */

@@ -7,6 +7,8 @@ import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.catalina.util.ServerInfo;
 import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
+import org.apache.tomcat.util.net.SSLHostConfigCertificate;
 
 public final class TomcatTestServer implements TestServer {
 
@@ -32,8 +34,20 @@ public final class TomcatTestServer implements TestServer {
         if (app.containerIdleTimeout() != null) {
             connector.setProperty("connectionTimeout", Long.toString(app.containerIdleTimeout().toMillis()));
         }
-        if (app.http2Enabled()) {
-            // h2c: by upgrade, and with prior knowledge (Tomcat takes the HTTP/2 preface on an HTTP/1.1 connector).
+        if (app.tls() != null) {
+            connector.setSecure(true);
+            connector.setScheme("https");
+            connector.setProperty("SSLEnabled", "true");
+            SSLHostConfig host = new SSLHostConfig();
+            SSLHostConfigCertificate certificate = new SSLHostConfigCertificate(host, SSLHostConfigCertificate.Type.UNDEFINED);
+            certificate.setCertificateKeystoreFile(app.tls().keyStore().toString());
+            certificate.setCertificateKeystorePassword(TestCertificate.PASSWORD);
+            certificate.setCertificateKeystoreType("PKCS12");
+            host.addCertificate(certificate);
+            connector.addSslHostConfig(host);
+        }
+        if (app.http2Enabled() || app.tls() != null) {
+            // h2 by ALPN over TLS; h2c by upgrade or prior knowledge (Tomcat takes the HTTP/2 preface on HTTP/1.1).
             Http2Protocol h2 = new Http2Protocol();
             h2.setMaxConcurrentStreams(TestServer.MAX_HTTP2_STREAMS);
             connector.addUpgradeProtocol(h2);
