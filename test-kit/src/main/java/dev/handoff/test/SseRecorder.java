@@ -434,14 +434,17 @@ public final class SseRecorder implements AutoCloseable {
         @Override
         public void onNext(List<ByteBuffer> buffers) {
             boolean more;
+            // The head came before the body: an answer other than 200 is kept as text, not parsed as events.
+            HttpResponse.ResponseInfo info = head.getNow(null);
+            boolean events = info == null || info.statusCode() == 200;
             synchronized (SseRecorder.this) {
                 for (ByteBuffer b : buffers) {
                     byte[] bytes = new byte[b.remaining()];
                     b.get(bytes);
-                    if (head.getNow(null) != null && head.getNow(null).statusCode() != 200) {
-                        body.write(bytes, 0, bytes.length);
-                    } else {
+                    if (events) {
                         parser.feed(bytes);
+                    } else {
+                        body.write(bytes, 0, bytes.length);
                     }
                 }
                 SseRecorder.this.notifyAll();
