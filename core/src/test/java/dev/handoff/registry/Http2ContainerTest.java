@@ -205,6 +205,26 @@ class Http2ContainerTest {
         assertThat(client.isOpen()).isTrue();
     }
 
+    /**
+     * Heartbeats to a client that credits every DATA frame it reads with a WINDOW_UPDATE, however small. Tomcat
+     * counts a connection-level increment under {@code overheadWindowUpdateThreshold} (1,024 bytes) as overhead, by
+     * how small it is: with its defaults, the first heartbeat's update (a few bytes) closes the connection with
+     * ENHANCE_YOUR_CALM. Browsers and the JDK's and Jetty's clients credit about half a window at a time, which
+     * heartbeats never reach; for clients that do not, the setting below (README, HTTP/2) keeps the connection.
+     */
+    @Test
+    void heartbeatsToAClientThatCreditsEveryFrameKeepTheConnection() throws Exception {
+        try (TestServer lenient = TestServer.start(new TestApp().http2().tomcatHttp2("overheadWindowUpdateThreshold", "0")
+                .filterOptions(StreamOptions.defaults().withScheduler(scheduler).withHeartbeat(Duration.ofMillis(1)))
+                .route("/heartbeats", (req, resp) -> Handoff.from(req).sse()));
+                H2Client eager = new H2Client(lenient.port(), 0, true)) {
+            H2Stream s = eager.get("/heartbeats");
+            s.await(x -> x.comments().size() >= 40 || x.ended.isDone(), WAIT, "40 heartbeats");
+            assertThat(s.ended).as("the stream").isNotDone();
+            assertThat(eager.isOpen()).as("the connection").isTrue();
+        }
+    }
+
     @Test
     void anUploadIsReadAsItArrivesOverHttp2() throws Exception {
         byte[] lines = ("x".repeat(1023) + "\n").repeat(4096).getBytes(StandardCharsets.US_ASCII); // 4 MiB

@@ -13,6 +13,7 @@ import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.SimpleFlowControlStrategy;
 import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
@@ -42,9 +43,21 @@ public final class H2Client implements AutoCloseable {
      * is 65,535; Jetty's client asks for 8 MiB): a paused stream then stops the server after that many.
      */
     public H2Client(int port, int streamWindow) throws Exception {
+        this(port, streamWindow, false);
+    }
+
+    /**
+     * With {@code creditEveryFrame}, the client sends a WINDOW_UPDATE (for the stream and the connection) for every
+     * DATA frame it reads, however small: the most a client can send, where browsers credit about half a window at a
+     * time.
+     */
+    public H2Client(int port, int streamWindow, boolean creditEveryFrame) throws Exception {
         this.port = port;
         if (streamWindow > 0) {
             client.setInitialStreamRecvWindow(streamWindow);
+        }
+        if (creditEveryFrame) {
+            client.setFlowControlStrategyFactory(SimpleFlowControlStrategy::new);
         }
         client.start();
         this.session = client.connect(new InetSocketAddress("127.0.0.1", port), new Session.Listener() {

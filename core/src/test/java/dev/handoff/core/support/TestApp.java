@@ -64,6 +64,18 @@ public final class TestApp {
         return http2;
     }
 
+    private final java.util.Map<String, String> tomcatHttp2 = new java.util.LinkedHashMap<>();
+
+    /** A property of Tomcat's {@code Http2Protocol} (as in server.xml), for a Tomcat server; Jetty has no such one. */
+    public TestApp tomcatHttp2(String property, String value) {
+        tomcatHttp2.put(property, value);
+        return this;
+    }
+
+    java.util.Map<String, String> tomcatHttp2() {
+        return tomcatHttp2;
+    }
+
     /** The container speaks TLS only, with this certificate, offering HTTP/2 (h2) and HTTP/1.1 by ALPN. */
     public TestApp tls(TestCertificate certificate) {
         this.tls = certificate;

@@ -7,6 +7,7 @@ import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.catalina.util.ServerInfo;
 import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.IntrospectionUtils;
 import org.apache.tomcat.util.net.SSLHostConfig;
 import org.apache.tomcat.util.net.SSLHostConfigCertificate;
 
@@ -50,6 +51,11 @@ public final class TomcatTestServer implements TestServer {
             // h2 by ALPN over TLS; h2c by upgrade or prior knowledge (Tomcat takes the HTTP/2 preface on HTTP/1.1).
             Http2Protocol h2 = new Http2Protocol();
             h2.setMaxConcurrentStreams(TestServer.MAX_HTTP2_STREAMS);
+            app.tomcatHttp2().forEach((name, value) -> {
+                if (!IntrospectionUtils.setProperty(h2, name, value)) {
+                    throw new IllegalArgumentException("Tomcat's Http2Protocol has no property " + name);
+                }
+            });
             connector.addUpgradeProtocol(h2);
         }
         tomcat.getService().addConnector(connector);
