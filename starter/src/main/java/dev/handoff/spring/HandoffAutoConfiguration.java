@@ -44,7 +44,7 @@ import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandl
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnClass({Handoff.class, RequestMappingHandlerAdapter.class})
 @EnableConfigurationProperties(HandoffProperties.class)
-@Import(HandoffMetricsConfiguration.class)
+@Import({HandoffMetricsConfiguration.class, HandoffObservationConfiguration.class})
 public final class HandoffAutoConfiguration {
 
     @Bean(destroyMethod = "close")
