@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.springframework.beans.factory.annotation.Value;
@@ -24,8 +25,9 @@ import org.springframework.web.bind.annotation.RestController;
  * {@code Last-Event-ID} and gets what it missed from the topic's replay ring.
  *
  * <p>To survive a restart too, messages carry the chat's own ids ({@code chat-<n>}) and are kept in a small
- * file; on start the last ones are published again, with their ids, so the new registry's ring holds them
- * and a tab that reconnects after the restart is caught up instead of reset.
+ * file, one per instance ({@code sample.chat.history}, by default {@code <tmp>/handoff-sample-<server.port>/
+ * chat-history.log}); on start the last ones are published again, with their ids, so the new registry's ring
+ * holds them and a tab that reconnects after the restart is caught up instead of reset.
  *
  * <p>Run as several instances on one Redis ({@code handoff.cluster.enabled=true}), the chat is shared by all of
  * them: a message posted on one reaches the tabs of every one, and Redis keeps the history, so messages carry the
@@ -34,8 +36,12 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class ChatController {
 
-    /** One chat message. */
+    /** One chat message, as posted. */
     record Message(String name, String text) {
+    }
+
+    /** A message as the tabs get it: with the time the server took it. */
+    record Posted(String name, String text, String at) {
     }
 
     private static final int KEPT = 200;
@@ -47,10 +53,13 @@ class ChatController {
     private long next;
 
     ChatController(HandoffStreams streams, EventDataEncoder json,
-            @Value("${sample.chat.history:${java.io.tmpdir}/handoff-sample-chat.log}") Path history) throws IOException {
+            @Value("${sample.chat.history:${java.io.tmpdir}/handoff-sample-${server.port:8080}/chat-history.log}") Path history) throws IOException {
         this.streams = streams;
         this.json = json;
         this.history = streams.registry().clusterStats().isPresent() ? null : history;
+        if (this.history != null && this.history.getParent() != null) {
+            Files.createDirectories(this.history.getParent());
+        }
         replayHistory();
     }
 
@@ -86,7 +95,7 @@ class ChatController {
         if (message.name().length() > 40 || message.text().length() > 500) {
             return ResponseEntity.badRequest().body(Map.of("error", "name up to 40 and text up to 500 characters"));
         }
-        String data = json.encode(message);
+        String data = json.encode(new Posted(message.name(), message.text(), Instant.now().toString()));
         if (history == null) {
             // The cluster numbers it; the answer waits for Redis to take it (every instance then delivers it).
             String id = streams.registry().publishAsync("chat", SseEvent.builder().event("message").data(data).build())

@@ -57,7 +57,8 @@ class ProxyDemoController {
     /** The same stream, through the proxy. */
     @GetMapping("/api/proxied/ticks")
     void proxied(HttpServletRequest request) {
-        URI backend = URI.create("http://127.0.0.1:" + request.getLocalPort() + "/api/backend/ticks");
+        URI backend = URI.create("http://127.0.0.1:" + request.getLocalPort() + request.getContextPath()
+                + "/api/backend/ticks");
         proxy.forward(streams.handoff(), backend, new ProxyHooks() {
             @Override
             public void onHeaders(int status, ProxyHeaders headers) {

@@ -79,9 +79,9 @@ class BrowserTest {
         browser.findElement(By.name("name")).sendKeys("ada");
         browser.findElement(By.name("text")).sendKeys("hello from the second tab");
         browser.findElement(By.cssSelector("#chat button")).click();
-        wait.until(b -> b.findElement(By.id("log")).getText().contains("hello from the second tab"));
+        wait.until(b -> Chromium.chat(b).contains("hello from the second tab"));
         browser.switchTo().window(firstTab);
-        wait.until(b -> b.findElement(By.id("log")).getText().contains("ada: hello from the second tab"));
+        wait.until(b -> Chromium.chat(b).contains("ada: hello from the second tab"));
         wait.until(b -> b.findElement(By.id("status")).getText().startsWith("open streams"));
 
         // A network drop: the server ends the chat streams; messages are posted while the tabs are away, more
@@ -99,12 +99,10 @@ class BrowserTest {
         http.send(HttpRequest.newBuilder(URI.create(page() + "api/chat")).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"bob\",\"text\":\"sent while you were away\"}"))
                 .build(), HttpResponse.BodyHandlers.ofString());
-        wait.until(b -> b.findElement(By.id("log")).getText().contains("reconnected, caught up"));
-        wait.until(b -> b.findElement(By.id("log")).getText().contains("bob: sent while you were away"));
-        @SuppressWarnings("unchecked")
-        List<String> caughtUp = (List<String>) ((org.openqa.selenium.JavascriptExecutor) browser).executeScript(
-                "return [...document.querySelectorAll('#log div')].map(d => d.textContent)"
-                        + ".filter(t => t.startsWith('bob: backlog ')).map(t => t.split(' ')[2]);");
+        wait.until(b -> Chromium.chat(b).contains("Reconnected, caught up."));
+        wait.until(b -> Chromium.chat(b).contains("bob: sent while you were away"));
+        List<String> caughtUp = Chromium.chat(browser).lines().filter(t -> t.startsWith("bob: backlog "))
+                .map(t -> t.split(" ")[2]).toList();
         List<String> expected = java.util.stream.IntStream.range(0, backlog).mapToObj(Integer::toString).toList();
         assertThat(caughtUp).as("the messages posted while away, as the tab shows them").isEqualTo(expected);
 
@@ -113,6 +111,47 @@ class BrowserTest {
         Path shot = shots.resolve("sample-page.png");
         Files.write(shot, browser.getScreenshotAs(OutputType.BYTES));
         assertThat(Files.size(shot)).isPositive();
-        assertThat(browser.findElement(By.id("log")).getText()).contains("ada: hello from the second tab");
+        assertThat(Chromium.chat(browser)).contains("ada: hello from the second tab");
+    }
+
+    /**
+     * The stress card: the server opens 300 streams to itself; the figures show them open while the request
+     * threads inside the application stay a handful. The proxy card's ten ticks arrive one by one, the "the code"
+     * links serve the sample's source, and nothing the page loads answers 404. Saves the page with its chart.
+     */
+    @Test
+    void theStressButtonOpensHundredsOfStreamsWhileTheRequestThreadsStayFlat() throws Exception {
+        browser.get(page());
+        WebDriverWait wait = new WebDriverWait(browser, WAIT);
+        wait.until(b -> b.findElement(By.id("connection")).getText().equals("live"));
+        browser.findElement(By.id("proxy")).click();
+        wait.until(b -> b.findElements(By.cssSelector("#ticks span.on")).size() == 10);
+
+        browser.findElement(By.id("stress")).click();
+        wait.until(b -> b.findElement(By.id("stressnote")).getText().startsWith("300 streams opened"));
+        wait.until(b -> number(b.findElement(By.id("fig-streams")).getText()) >= 300);
+        String threads = browser.findElement(By.id("fig-threads")).getText(); // "now (peak / pool)"
+        int peak = Integer.parseInt(threads.replaceAll(".*\\((\\d+) / .*", "$1"));
+        int pool = Integer.parseInt(threads.replaceAll(".* / (\\d+)\\).*", "$1"));
+        assertThat(peak).as("request threads in the app at the peak of the last second, of %d, with 300 streams open",
+                pool).isLessThan(pool);
+        wait.until(b -> number(b.findElement(By.id("fig-rate")).getText()) >= 300); // Ticks reach the streams.
+        Path shots = Path.of("target", "screenshots");
+        Files.createDirectories(shots);
+        Files.write(shots.resolve("sample-stress.png"), browser.getScreenshotAs(OutputType.BYTES));
+        browser.findElement(By.id("unstress")).click();
+        wait.until(b -> b.findElement(By.id("stressnote")).getText().startsWith("Stopped: 300 streams closed"));
+        wait.until(b -> number(b.findElement(By.id("fig-streams")).getText()) < 300);
+
+        assertThat(Chromium.failedLoads(browser)).as("what the page loaded that did not answer 2xx").isEmpty();
+        HttpResponse<String> source = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(page() + "source/TaskController.java")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(source.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+        assertThat(source.body()).contains("class TaskController");
+    }
+
+    private static int number(String figure) {
+        String digits = figure.replaceAll("[^0-9]", "");
+        return digits.isEmpty() ? -1 : Integer.parseInt(digits);
     }
 }

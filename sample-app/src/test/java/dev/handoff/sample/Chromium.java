@@ -2,6 +2,8 @@ package dev.handoff.sample;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -34,5 +36,24 @@ final class Chromium {
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
                 .usingAnyFreePort().build();
         return new ChromeDriver(service, options);
+    }
+
+    /** The sample page's chat, a line each: {@code name: text} for a message, the text of a notice for a notice. */
+    static String chat(WebDriver browser) {
+        return (String) ((JavascriptExecutor) browser).executeScript("return [...document.querySelectorAll("
+                + "'#log .msg, #log .marker')].map(d => d.classList.contains('msg') ? d.querySelector('.name')"
+                + ".textContent + ': ' + d.querySelector('.text').textContent : d.textContent).join('\\n');");
+    }
+
+    /**
+     * What the page loaded (the document, its scripts and styles, its fetches) that answered other than 2xx, as
+     * "status url"; streams still open are not listed yet (the browser reports an entry when it ends).
+     */
+    @SuppressWarnings("unchecked")
+    static java.util.List<String> failedLoads(WebDriver browser) {
+        return (java.util.List<String>) ((JavascriptExecutor) browser).executeScript("return performance"
+                + ".getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+                + ".filter(e => e.responseStatus && (e.responseStatus < 200 || e.responseStatus > 299))"
+                + ".map(e => e.responseStatus + ' ' + e.name);");
     }
 }

@@ -79,7 +79,11 @@ class SampleApplicationTest {
     void thePageIsServed() throws Exception {
         HttpResponse<String> page = send("GET", "/", null);
         assertThat(page.statusCode()).isEqualTo(200);
-        assertThat(page.body()).contains("<h1>Handoff sample</h1>", "new EventSource");
+        assertThat(page.body()).contains("<h1>Handoff <span>sample</span></h1>", "src=\"app.js\"");
+        HttpResponse<String> script = send("GET", "/app.js", null);
+        assertThat(script.statusCode()).isEqualTo(200);
+        // Relative URLs only: the page works under a context path (a WAR) as at the root.
+        assertThat(script.body()).contains("new EventSource('api/chat/events')").doesNotContain("('/api", "`/api");
     }
 
     @Test
@@ -114,7 +118,8 @@ class SampleApplicationTest {
                 SseRecorder second = sse.open("/api/chat/events").assertStatus(200)) {
             assertThat(send("POST", "/api/chat", "{\"name\":\"ada\",\"text\":\"hello\"}").statusCode()).isEqualTo(200);
             for (SseRecorder tab : List.of(first, second)) {
-                tab.assertEvent("message", "{\"name\":\"ada\",\"text\":\"hello\"}");
+                RecordedEvent message = tab.assertEvent(e -> e.event().equals("message"), "a chat message");
+                assertThat(message.data()).startsWith("{\"name\":\"ada\",\"text\":\"hello\",\"at\":\"");
             }
             HttpResponse<String> bad = send("POST", "/api/chat", "{\"name\":\"\",\"text\":\"x\"}");
             assertThat(bad.statusCode()).isEqualTo(400);

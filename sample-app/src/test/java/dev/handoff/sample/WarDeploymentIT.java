@@ -20,10 +20,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The sample's WAR, unchanged, deployed to real standalone containers from Maven Central (Tomcat 10.1 and
- * Jetty 12 ee10, unpacked by the build): each serves the page and streams a task's progress to 100%.
+ * Jetty 12 ee10, unpacked by the build) under the context path {@code /handoff}: each streams a task's progress to
+ * 100%, and the page itself works there in a browser (headless Chromium): its figures go live, a task's bar
+ * reaches done, the proxy's ten ticks arrive, a chat message comes back, and nothing it loads answers 404.
  */
 class WarDeploymentIT {
 
@@ -100,7 +106,8 @@ class WarDeploymentIT {
                         assertThat(process.isAlive()).as("%s is running; its log:%n%s", name, tail(log)).isTrue();
                         return get(base + "/api/status").statusCode() == 200;
                     });
-            assertThat(get(base + "/").body()).contains("<h1>Handoff sample</h1>");
+            assertThat(get(base + "/").body()).contains("<h1>Handoff <span>sample</span></h1>");
+            thePageWorksInABrowser(base + "/", name);
             String id = http.send(HttpRequest.newBuilder(URI.create(base + "/api/tasks"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()).body()
                     .replaceAll("\\D", "");
@@ -119,6 +126,32 @@ class WarDeploymentIT {
             if (!process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /** The page under the WAR's context path, in headless Chromium: every URL it uses is relative to it. */
+    private static void thePageWorksInABrowser(String page, String name) throws Exception {
+        ChromeDriver browser = Chromium.open();
+        try {
+            WebDriverWait wait = new WebDriverWait(browser, WAIT);
+            browser.get(page);
+            wait.until(b -> b.findElement(By.id("connection")).getText().equals("live"));
+            wait.until(b -> b.findElement(By.id("status")).getText().startsWith("open streams"));
+            browser.findElement(By.id("start")).click();
+            wait.until(b -> b.findElements(By.cssSelector("#tasks .pct")).stream().anyMatch(p -> p.getText().equals("done")));
+            browser.findElement(By.id("proxy")).click();
+            wait.until(b -> b.findElements(By.cssSelector("#ticks span.on")).size() == 10);
+            browser.findElement(By.name("name")).sendKeys("war");
+            browser.findElement(By.name("text")).sendKeys("under a context path");
+            browser.findElement(By.cssSelector("#chat button")).click();
+            wait.until(b -> Chromium.chat(b).contains("war: under a context path"));
+            assertThat(Chromium.failedLoads(browser)).as("what the page loaded that did not answer 2xx").isEmpty();
+            Path shots = Path.of("target", "screenshots");
+            Files.createDirectories(shots);
+            Files.write(shots.resolve("war-" + name.replaceAll("\\W+", "-").toLowerCase() + ".png"),
+                    browser.getScreenshotAs(OutputType.BYTES));
+        } finally {
+            browser.quit();
         }
     }
 
