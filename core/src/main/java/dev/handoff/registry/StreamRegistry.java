@@ -39,6 +39,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -127,6 +128,7 @@ public final class StreamRegistry implements AutoCloseable {
     private final UnaryOperator<StreamOptions> streamOptions;
     private final Duration shutdownGrace;
     private final SseEvent shutdownEvent;
+    private final Duration shutdownRetryJitter;
     private final String epoch = Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36 * 36,
             36L * 36 * 36 * 36 * 36 * 36), 36);
     private final FanOut fanOut;
@@ -210,6 +212,7 @@ public final class StreamRegistry implements AutoCloseable {
         this.streamOptions = b.streamOptions;
         this.shutdownGrace = b.shutdownGrace;
         this.shutdownEvent = b.shutdownEvent;
+        this.shutdownRetryJitter = b.shutdownRetryJitter;
         this.fanOut = new FanOut(scheduler.parallelism(), scheduler.executor(), MAX_PENDING);
         if (replayEvents > 0 && replayAgeNanos > 0) {
             long period = Math.max(scheduler.tick().toNanos(), replayAgeNanos / 10);
@@ -887,12 +890,14 @@ public final class StreamRegistry implements AutoCloseable {
      * Refuses new streams (503), sends {@code finalEvent} (if not null; give it a {@code retry} to tell
      * clients when to come back) to every open stream, closes each with {@link CloseReason#SHUTDOWN}, and
      * waits up to {@code grace} for their queued bytes to drain; streams still open then are aborted. Later
-     * calls wait for nothing and return true. Publishing fails afterwards.
+     * calls wait for nothing and return true. Publishing fails afterwards. With a
+     * {@linkplain Builder#shutdownRetryJitter retry jitter}, each stream's {@code retry} is the event's plus a
+     * random part up to the jitter, so that the clients of an instance do not all come back in the same second.
      *
      * @return true if every stream finished within the grace period
      */
     public boolean shutdown(Duration grace, SseEvent finalEvent) {
-        byte[] frame = finalEvent == null ? null : ApiAccess.api().frame(finalEvent);
+        Supplier<byte[]> frame = goodbyeFrames(finalEvent);
         List<Member> open;
         List<FanOut.Stripe> toStart = FanOut.newStartList();
         synchronized (lock) {
@@ -942,7 +947,39 @@ public final class StreamRegistry implements AutoCloseable {
         return drained;
     }
 
-    private static void sayGoodbye(Member m, byte[] finalFrame, FanOut out) {
+    /** The final event's frame for each stream: one for all, or one per stream with its own jittered retry. */
+    private Supplier<byte[]> goodbyeFrames(SseEvent finalEvent) {
+        if (finalEvent == null) {
+            return () -> null;
+        }
+        byte[] one = ApiAccess.api().frame(finalEvent);
+        long jitterMillis = shutdownRetryJitter.toMillis();
+        if (finalEvent.retry() == null || jitterMillis <= 0) {
+            return () -> one;
+        }
+        return () -> ApiAccess.api().frame(withRetry(finalEvent,
+                finalEvent.retry().plusMillis(ThreadLocalRandom.current().nextLong(jitterMillis + 1))));
+    }
+
+    private static SseEvent withRetry(SseEvent e, Duration retry) {
+        SseEvent.Builder b = SseEvent.builder().retry(retry);
+        if (e.id() != null) {
+            b.id(e.id());
+        }
+        if (e.event() != null) {
+            b.event(e.event());
+        }
+        if (e.data() != null) {
+            b.data(e.data());
+        }
+        if (e.comment() != null) {
+            b.comment(e.comment());
+        }
+        return b.build();
+    }
+
+    private static void sayGoodbye(Member m, Supplier<byte[]> finalFrames, FanOut out) {
+        byte[] finalFrame = finalFrames.get();
         if (finalFrame != null) {
             // Owed, and small: queued whatever the room, so that a stream reading a backlog is not cut for it.
             out.counted(m.stream.connection().offerWithin(finalFrame, Long.MAX_VALUE, null));
@@ -1017,6 +1054,7 @@ public final class StreamRegistry implements AutoCloseable {
         private UnaryOperator<StreamOptions> streamOptions = UnaryOperator.identity();
         private Duration shutdownGrace = Duration.ofSeconds(10);
         private SseEvent shutdownEvent;
+        private Duration shutdownRetryJitter = Duration.ZERO;
         private Cluster cluster;
         private boolean deliverLocallyWhenClusterFails;
 
@@ -1121,6 +1159,20 @@ public final class StreamRegistry implements AutoCloseable {
         public Builder shutdown(Duration grace, SseEvent finalEvent) {
             this.shutdownGrace = Objects.requireNonNull(grace, "grace");
             this.shutdownEvent = finalEvent;
+            return this;
+        }
+
+        /**
+         * At shutdown, each stream's final event gets a {@code retry} of the event's plus a random part from zero
+         * to {@code jitter} (whole milliseconds), so that an instance's clients come back spread over that time
+         * instead of in the same second. Zero (the default): every stream gets the event's {@code retry}.
+         */
+        public Builder shutdownRetryJitter(Duration jitter) {
+            Objects.requireNonNull(jitter, "jitter");
+            if (jitter.isNegative()) {
+                throw new IllegalArgumentException("shutdownRetryJitter must not be negative: " + jitter);
+            }
+            this.shutdownRetryJitter = jitter;
             return this;
         }
 

@@ -760,6 +760,31 @@ class RegistryContainerTest {
         registry = null;
     }
 
+    @Test
+    void withARetryJitterEachStreamIsToldToComeBackAtItsOwnTime() throws Exception {
+        registry = StreamRegistry.builder().shutdownRetryJitter(Duration.ofSeconds(2)).build();
+        List<Conn> conns = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            conns.add(client.get("/sub?topic=jitter"));
+        }
+        for (Conn c : conns) {
+            assertThat(c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        }
+        takeOpened(100);
+        registry.shutdown(Duration.ofSeconds(10), SseEvent.builder().event("shutdown").data("back soon")
+                .retry(Duration.ofSeconds(3)).build());
+        java.util.Set<Long> retries = new java.util.TreeSet<>();
+        for (Conn c : conns) {
+            assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
+            assertThat(c.events().get(c.events().size() - 1).type()).isEqualTo("shutdown");
+            assertThat(c.retry()).as("a stream's retry").isBetween(3_000L, 5_000L);
+            retries.add(c.retry());
+        }
+        // 100 draws from 2,001 values: fewer than 50 different ones would mean they are not spread.
+        assertThat(retries).as("the streams' retries").hasSizeGreaterThan(50);
+        registry = null;
+    }
+
     /** The names of Handoff's live threads (its schedulers' pools). */
     private static List<String> handoffThreads() {
         return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)

@@ -89,7 +89,8 @@ public final class HandoffAutoConfiguration {
                 .scheduler(scheduler)
                 .replay(properties.getReplay().getEvents(), properties.getReplay().getMaxAge())
                 .retryAfter(limits.getRetryAfter())
-                .shutdown(properties.getShutdown().getGracePeriod(), finalEvent(properties));
+                .shutdown(properties.getShutdown().getGracePeriod(), finalEvent(properties))
+                .shutdownRetryJitter(properties.getShutdown().getReconnectJitter());
         // Unset limits stay the builder's. Boot 4 skips null sources by itself; Boot 3.5 needs the predicate.
         PropertyMapper map = PropertyMapper.get();
         map.from(limits.getMaxStreams()).when(Objects::nonNull).to(builder::maxStreams);

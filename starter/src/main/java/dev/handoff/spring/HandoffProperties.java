@@ -265,6 +265,12 @@ public class HandoffProperties {
         /** Reconnection delay advised to clients in a final "shutdown" event (its retry field); 0 sends no final event. */
         private Duration reconnectDelay = Duration.ofSeconds(5);
 
+        /**
+         * Up to this much is added to each stream's reconnection delay, at random, so that an instance's clients
+         * come back spread over that time (between the delay and the delay plus this), not in the same second.
+         */
+        private Duration reconnectJitter = Duration.ofSeconds(5);
+
         public Duration getGracePeriod() {
             return gracePeriod;
         }
@@ -279,6 +285,14 @@ public class HandoffProperties {
 
         public void setReconnectDelay(Duration reconnectDelay) {
             this.reconnectDelay = reconnectDelay;
+        }
+
+        public Duration getReconnectJitter() {
+            return reconnectJitter;
+        }
+
+        public void setReconnectJitter(Duration reconnectJitter) {
+            this.reconnectJitter = reconnectJitter;
         }
     }
 

@@ -355,6 +355,11 @@ public final class StreamClient implements AutoCloseable {
             });
         }
 
+        /** The last {@code retry} the stream sent, in milliseconds, or -1. */
+        public synchronized long retry() {
+            return parser.retry();
+        }
+
         public synchronized List<Event> events() {
             return new ArrayList<>(parser.events());
         }
