@@ -187,7 +187,7 @@ final class CatchUp implements FanOut.Entry, Runnable {
                 if (d == Connection.Delivery.FULL) {
                     return; // The connection runs this again once the client took half of its queue.
                 }
-                out.counted(d);
+                out.countedCatchUp(d);
                 if (d == Connection.Delivery.CLOSED) {
                     return;
                 }

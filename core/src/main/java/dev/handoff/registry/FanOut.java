@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,10 +50,21 @@ final class FanOut {
     private final int maxPending;
     final LongAdder delivered = new LongAdder();
     final LongAdder dropped = new LongAdder();
+    /** Events queued to a stream from the rings, by a catch-up (also counted in {@link #delivered}). */
+    final LongAdder caughtUp = new LongAdder();
+    private final LongSupplier nanoClock;
+    /** Told, for each event a stripe delivered, how long after its publish the stripe's live streams had it queued. */
+    private final LongConsumer lagNanos;
 
     FanOut(int stripeCount, Executor executor, int maxPending) {
+        this(stripeCount, executor, maxPending, System::nanoTime, lag -> { });
+    }
+
+    FanOut(int stripeCount, Executor executor, int maxPending, LongSupplier nanoClock, LongConsumer lagNanos) {
         this.executor = executor;
         this.maxPending = maxPending;
+        this.nanoClock = nanoClock;
+        this.lagNanos = lagNanos;
         this.stripes = new Stripe[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
             stripes[i] = new Stripe(i);
@@ -85,7 +98,7 @@ final class FanOut {
         for (int i = 0; i < stripes.length; i++) {
             if (!topic.stripes[i].isEmpty()) {
                 if (entry == null) {
-                    entry = new Broadcast(topic, seq, frame, retained);
+                    entry = new Broadcast(topic, seq, frame, retained, nanoClock.getAsLong());
                 }
                 stripes[i].add(entry, toStart);
             }
@@ -121,6 +134,14 @@ final class FanOut {
         }
     }
 
+    /** As {@link #counted}, for an event a catch-up read from a ring. */
+    void countedCatchUp(Connection.Delivery delivery) {
+        counted(delivery);
+        if (delivery == Connection.Delivery.QUEUED) {
+            caughtUp.increment();
+        }
+    }
+
     /** Under the registry's lock: ends a subscription after the events already queued for it, which it still gets. */
     void unsubscribe(Topic.Subscription sub, long lastSeq, int stripe, List<Stripe> toStart) {
         sub.leftAfter = lastSeq;
@@ -132,12 +153,14 @@ final class FanOut {
         final long seq;
         final byte[] frame;
         final boolean retained;
+        final long publishedNanos;
 
-        Broadcast(Topic topic, long seq, byte[] frame, boolean retained) {
+        Broadcast(Topic topic, long seq, byte[] frame, boolean retained, long publishedNanos) {
             this.topic = topic;
             this.seq = seq;
             this.frame = frame;
             this.retained = retained;
+            this.publishedNanos = publishedNanos;
         }
 
         /** Whether {@code next} can join a run that this entry starts, {@code runBytes} long so far. */
@@ -187,6 +210,12 @@ final class FanOut {
         }
         fanOut.delivered.add(queued);
         fanOut.dropped.add(missed);
+        if (queued > 0) {
+            long now = fanOut.nanoClock.getAsLong();
+            for (Broadcast b : run) {
+                fanOut.lagNanos.accept(now - b.publishedNanos);
+            }
+        }
     }
 
     /** Consecutive events of a run as one frame, numbered from the first. */

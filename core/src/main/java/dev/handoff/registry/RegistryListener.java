@@ -38,6 +38,15 @@ public interface RegistryListener {
     default void onClusterDelivery(String topic, Duration lag) {
     }
 
+    /**
+     * An event reached the live streams of one of the registry's stripes (its pool's share of the streams):
+     * {@code lag} after it was published, every stream of that stripe that follows its topic and keeps up had it
+     * queued (the container writes it next). Called once per event and stripe with such a stream, on the
+     * stripe's thread: keep it cheap. Streams catching up from a ring are not counted here.
+     */
+    default void onFanOut(Duration lag) {
+    }
+
     /** A request for a stream was refused, before anything was committed; {@code message} is what the client got. */
     default void onRefused(Refusal refusal, String message) {
     }

@@ -17,10 +17,15 @@ import java.util.Map;
  * @param bytesWritten bytes the container took from the registry's streams (events, heartbeats, direct sends)
  * @param closes streams ended, by reason
  * @param refusals streams and subscriptions refused, by cause
+ * @param eventsCaughtUp (event, stream) pairs queued from a replay ring by a catch-up (a reconnect with
+ *        {@code Last-Event-ID}, or a stream that fell behind live delivery); also in {@code eventsDelivered}
+ * @param queuedBytes bytes queued in the open streams and not yet taken by the container, over all of them, now
+ * @param maxQueuedBytes the most bytes one open stream has queued, now
  */
 public record RegistryStats(int openStreams, long streamsOpened, Map<String, Integer> subscribersByTopic, long retainedEvents,
         long eventsPublished, long eventsDelivered, long eventsDropped, long bytesWritten,
-        Map<CloseReason, Long> closes, Map<Refusal, Long> refusals) {
+        Map<CloseReason, Long> closes, Map<Refusal, Long> refusals, long eventsCaughtUp, long queuedBytes,
+        long maxQueuedBytes) {
 
     public RegistryStats {
         subscribersByTopic = Map.copyOf(subscribersByTopic);

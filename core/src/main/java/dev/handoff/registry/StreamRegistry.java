@@ -213,7 +213,8 @@ public final class StreamRegistry implements AutoCloseable {
         this.shutdownGrace = b.shutdownGrace;
         this.shutdownEvent = b.shutdownEvent;
         this.shutdownRetryJitter = b.shutdownRetryJitter;
-        this.fanOut = new FanOut(scheduler.parallelism(), scheduler.executor(), MAX_PENDING);
+        this.fanOut = new FanOut(scheduler.parallelism(), scheduler.executor(), MAX_PENDING, scheduler::nanoTime,
+                this::fanOutLag);
         if (replayEvents > 0 && replayAgeNanos > 0) {
             long period = Math.max(scheduler.tick().toNanos(), replayAgeNanos / 10);
             this.sweep = scheduler.executor().scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
@@ -874,8 +875,16 @@ public final class StreamRegistry implements AutoCloseable {
                 retained += t.retained();
             }
         }
+        long queued = 0;
+        long maxQueued = 0;
+        for (Member m : members.values()) {
+            long q = m.stream.connection().queuedBytes();
+            queued += q;
+            maxQueued = Math.max(maxQueued, q);
+        }
         return new RegistryStats(members.size(), opened.sum(), byTopic, retained, published.sum(), fanOut.delivered.sum(),
-                fanOut.dropped.sum(), bytesWritten.sum(), sums(closes), sums(refusals));
+                fanOut.dropped.sum(), bytesWritten.sum(), sums(closes), sums(refusals), fanOut.caughtUp.sum(), queued,
+                maxQueued);
     }
 
     // ------------------------------------------------------------------ shutdown
@@ -1002,6 +1011,13 @@ public final class StreamRegistry implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    private void fanOutLag(long nanos) {
+        if (!listeners.isEmpty()) {
+            Duration lag = Duration.ofNanos(nanos);
+            tellListeners(l -> l.onFanOut(lag));
+        }
+    }
 
     private void tellListeners(Consumer<RegistryListener> call) {
         for (RegistryListener l : listeners) {

@@ -570,6 +570,48 @@ class RegistryContainerTest {
     }
 
     @Test
+    void statsCountCatchUpsAndQueuedBytesAndListenersHearHowLongTheFanOutTook() throws Exception {
+        List<Duration> lags = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // Room for what a stopped reader is sent below: queued, not cut; a small socket buffer, so that it is queued.
+        use(StreamRegistry.builder().streamOptions(o -> o.withMaxQueuedBytes(1 << 20).withSocketSendBuffer(4096))
+                .listener(new RegistryListener() {
+                    @Override
+                    public void onFanOut(Duration lag) {
+                        lags.add(lag);
+                    }
+                }));
+        Conn first = client.get("/sub?topic=m");
+        first.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        for (int i = 0; i < 10; i++) {
+            registry.publish("m", Integer.toString(i));
+        }
+        List<Event> seen = first.awaitEvents(10, WAIT);
+        Awaitility.await().atMost(WAIT).until(() -> lags.size() == 10);
+        assertThat(lags).allSatisfy(lag -> assertThat(lag.isNegative() || lag.compareTo(WAIT) > 0).as("lag " + lag)
+                .isFalse());
+        assertThat(registry.stats().eventsCaughtUp()).isZero();
+
+        Conn resumed = client.get("/sub?topic=m", "Last-Event-ID: " + seen.get(2).lastEventId());
+        assertThat(resumed.awaitEvents(7, WAIT)).extracting(Event::data).containsExactly("3", "4", "5", "6", "7", "8", "9");
+        assertThat(registry.stats().eventsCaughtUp()).isEqualTo(7);
+        assertThat(lags).hasSize(10); // A catch-up is not a fan-out.
+
+        // A reader that stopped: what its stream holds shows in the queued bytes, the sum and the most of one stream.
+        Conn stopped = client.request("GET", "/sub?topic=q", 4096, false);
+        assertThat(stopped.head.get(WAIT.toSeconds(), TimeUnit.SECONDS).status()).isEqualTo(200);
+        stopped.pause();
+        takeOpened(3);
+        String big = "x".repeat(8000);
+        for (int i = 0; i < 30; i++) {
+            registry.publish("q", SseEvent.builder().comment(big).build()); // 240 kB, far over what the sockets hold
+        }
+        Awaitility.await().atMost(WAIT).until(() -> registry.stats().maxQueuedBytes() >= 100_000);
+        RegistryStats stats = registry.stats();
+        assertThat(stats.queuedBytes()).isGreaterThanOrEqualTo(stats.maxQueuedBytes());
+        assertThat(stats.maxQueuedBytes()).isLessThanOrEqualTo(30 * 8_010);
+    }
+
+    @Test
     void anIdTheRegistryCannotResumeFromGetsAResetEventAndThenLiveEvents() throws Exception {
         use(StreamRegistry.builder().replay(3, Duration.ZERO));
         Conn first = client.get("/sub?topic=t");

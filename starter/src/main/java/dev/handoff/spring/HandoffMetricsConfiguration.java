@@ -1,17 +1,22 @@
 package dev.handoff.spring;
 
 import dev.handoff.core.CloseReason;
+import dev.handoff.core.CloseStatus;
 import dev.handoff.registry.ClusterStats;
 import dev.handoff.registry.Refusal;
 import dev.handoff.registry.RegistryListener;
 import dev.handoff.registry.RegistryStats;
 import dev.handoff.registry.StreamRegistry;
+import dev.handoff.registry.Subscriber;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.LongTaskTimer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -23,7 +28,9 @@ import org.springframework.context.annotation.Configuration;
  * registry. Names: {@code handoff.streams.open} (gauge), {@code handoff.streams.opened},
  * {@code handoff.streams.closed} (tag {@code reason}), {@code handoff.streams.refused} (tag {@code cause}),
  * {@code handoff.events.published}, {@code handoff.events.delivered}, {@code handoff.events.dropped},
- * {@code handoff.bytes.written} (counters); with a cluster, {@code handoff.cluster.connected} (gauge),
+ * {@code handoff.bytes.written}, {@code handoff.events.caught.up} (counters), {@code handoff.streams.queued} and
+ * {@code .queued.max} (gauges, bytes), {@code handoff.streams.duration} (long task timer), {@code handoff.events.lag}
+ * (timer); with a cluster, {@code handoff.cluster.connected} (gauge),
  * {@code handoff.cluster.reconnects}, {@code .resets}, {@code .publish.failures}, {@code .local.deliveries},
  * {@code .resumes} (counters) and {@code handoff.cluster.lag} (timer).
  */
@@ -60,6 +67,13 @@ class HandoffMetricsConfiguration {
             FunctionCounter.builder("handoff.bytes.written", stats, s -> s.get().bytesWritten())
                     .baseUnit("bytes").description("Bytes the container took from the registry's streams")
                     .register(meters);
+            FunctionCounter.builder("handoff.events.caught.up", stats, s -> s.get().eventsCaughtUp())
+                    .description("Events queued to a stream from a replay ring by a catch-up (also in delivered)")
+                    .register(meters);
+            Gauge.builder("handoff.streams.queued", stats, s -> s.get().queuedBytes()).baseUnit("bytes")
+                    .description("Bytes queued in the open streams, not yet taken by the container").register(meters);
+            Gauge.builder("handoff.streams.queued.max", stats, s -> s.get().maxQueuedBytes()).baseUnit("bytes")
+                    .description("The most bytes one open stream has queued").register(meters);
             if (registry.clusterStats().isPresent()) {
                 bindCluster(registry, meters);
             }
@@ -84,6 +98,57 @@ class HandoffMetricsConfiguration {
 
     private static ClusterStats cluster(StreamRegistry registry) {
         return registry.clusterStats().orElseThrow();
+    }
+
+    /**
+     * {@code handoff.streams.duration}, a long task timer of the registry's open streams (how many, how long the
+     * oldest has been open, their ages as a distribution with Spring Boot's {@code management.metrics.distribution.*}
+     * settings), and {@code handoff.events.lag}, a timer of how long after its publish an event was queued to the
+     * live streams (once per event and fan-out stripe; the container writes it next). A registry listener that is
+     * also a meter binder.
+     */
+    @Bean
+    @ConditionalOnMissingBean(name = "handoffStreamMeters")
+    StreamMeters handoffStreamMeters() {
+        return new StreamMeters();
+    }
+
+    static final class StreamMeters implements RegistryListener, MeterBinder {
+        private final Map<Long, LongTaskTimer.Sample> open = new ConcurrentHashMap<>();
+        private volatile LongTaskTimer duration;
+        private volatile Timer lag;
+
+        @Override
+        public void bindTo(MeterRegistry meters) {
+            duration = LongTaskTimer.builder("handoff.streams.duration")
+                    .description("The registry's open streams and how long they have been open").register(meters);
+            lag = Timer.builder("handoff.events.lag")
+                    .description("From an event's publish to its being queued to the live streams").register(meters);
+        }
+
+        @Override
+        public void onOpen(Subscriber subscriber) {
+            LongTaskTimer t = duration;
+            if (t != null) {
+                open.put(subscriber.id(), t.start());
+            }
+        }
+
+        @Override
+        public void onClose(Subscriber subscriber, CloseStatus status) {
+            LongTaskTimer.Sample sample = open.remove(subscriber.id());
+            if (sample != null) {
+                sample.stop();
+            }
+        }
+
+        @Override
+        public void onFanOut(Duration delay) {
+            Timer t = lag;
+            if (t != null) {
+                t.record(delay);
+            }
+        }
     }
 
     /**

@@ -248,6 +248,10 @@ class StreamingServerTest {
             c.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         }
         assertThat(meters.get("handoff.streams.open").gauge().value()).isEqualTo(openBefore + 3);
+        assertThat(meters.get("handoff.streams.duration").longTaskTimer().activeTasks()).isEqualTo((int) openBefore + 3);
+        assertThat(meters.get("handoff.streams.queued").gauge().value()).isNotNegative();
+        assertThat(meters.get("handoff.streams.queued.max").gauge().value()).isNotNegative();
+        long lagsBefore = meters.get("handoff.events.lag").timer().count();
         String endpoint = get("/actuator/handoff").body();
         assertThat(endpoint).contains("\"tasks/metered\":3");
         // The handoff component is UP, with its details before or after the status (Boot 3 and 4 differ).
@@ -261,12 +265,15 @@ class StreamingServerTest {
         }
         // The counters read one stats snapshot per scrape, fresh for 200 ms.
         Awaitility.await().atMost(WAIT).until(() -> meters.get("handoff.events.delivered").functionCounter().count() >= 3);
+        assertThat(meters.get("handoff.events.lag").timer().count()).as("fan-outs timed").isGreaterThan(lagsBefore);
+        assertThat(meters.get("handoff.events.caught.up").functionCounter().count()).isNotNegative();
         // Close all three from the server: each ends COMPLETED and the counts come back.
         openStreams.close("tasks/metered");
         for (Conn c : conns) {
             assertThat(c.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("complete");
         }
         Awaitility.await().atMost(WAIT).until(() -> meters.get("handoff.streams.open").gauge().value() == openBefore);
+        assertThat(meters.get("handoff.streams.duration").longTaskTimer().activeTasks()).isEqualTo((int) openBefore);
         Awaitility.await().atMost(WAIT).until(() -> meters.get("handoff.streams.closed").tag("reason", "COMPLETED")
                 .functionCounter().count() == completedBefore + 3);
         assertThat(get("/actuator/handoff").body()).doesNotContain("tasks/metered");
