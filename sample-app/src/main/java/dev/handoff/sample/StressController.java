@@ -44,13 +44,9 @@ class StressController {
 
     private final HandoffStreams streams;
     private final StreamScheduler scheduler;
-    private final ExecutorService clientThreads = Executors.newFixedThreadPool(2, r -> {
-        Thread t = new Thread(r, "stress-client");
-        t.setDaemon(true);
-        return t;
-    });
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .executor(clientThreads).connectTimeout(Duration.ofSeconds(5)).build();
+    private ExecutorService clientThreads;
+    /** Made by the first stress run, so that an application that never runs one holds none of its threads. */
+    private HttpClient client;
     private final AtomicLong received = new AtomicLong();
     private ScheduledFuture<?> ticking;
     private ScheduledFuture<?> ending;
@@ -75,6 +71,15 @@ class StressController {
         }
         if (ticking != null && !ticking.isDone()) {
             return ResponseEntity.status(409).body(Map.of("error", "a stress run is going on; stop it first"));
+        }
+        if (client == null) {
+            clientThreads = Executors.newFixedThreadPool(2, r -> {
+                Thread t = new Thread(r, "stress-client");
+                t.setDaemon(true);
+                return t;
+            });
+            client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(clientThreads)
+                    .connectTimeout(Duration.ofSeconds(5)).build();
         }
         URI uri = URI.create("http://127.0.0.1:" + request.getLocalPort() + request.getContextPath() + "/api/stress/stream");
         long started = System.nanoTime();
@@ -154,6 +159,13 @@ class StressController {
             ticking.cancel(false);
             ending.cancel(false);
         }
-        clientThreads.shutdownNow();
+        if (client != null) {
+            try {
+                HttpClient.class.getMethod("shutdownNow").invoke(client); // Java 21+; on 17 it ends when collected
+            } catch (ReflectiveOperationException e) {
+                // Java 17: nothing to call.
+            }
+            clientThreads.shutdownNow();
+        }
     }
 }

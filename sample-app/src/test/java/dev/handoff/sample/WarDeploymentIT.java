@@ -108,6 +108,11 @@ class WarDeploymentIT {
                     });
             assertThat(get(base + "/").body()).contains("<h1>Handoff <span>sample</span></h1>");
             thePageWorksInABrowser(base + "/", name);
+            // Deployed and used without a warning (what the container logs when the WAR is undeployed is not checked:
+            // on Java 17 the JDK's HttpClient has no shutdown, and Tomcat reports its threads then).
+            assertThat(Files.readString(log, StandardCharsets.UTF_8).lines()
+                    .filter(l -> l.contains(" WARN") || l.contains("SEVERE") || l.contains(" ERROR")))
+                    .as("warnings in the log of %s", name).isEmpty();
             String id = http.send(HttpRequest.newBuilder(URI.create(base + "/api/tasks"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()).body()
                     .replaceAll("\\D", "");
