@@ -87,6 +87,10 @@ public final class Http2Bench {
     /** What one protocol cost on one server. */
     private record Measured(int open, double heapPerStream, int threads, int fds, double cpuPerDelivery, long deliveries,
             String note) {
+        Measured withNote(String more) {
+            return new Measured(open, heapPerStream, threads, fds, cpuPerDelivery, deliveries, note + more);
+        }
+
         String row(String label, Measured h1) {
             String ratio = h1 == null || h1 == this ? "" : String.format(Locale.ROOT, " (%.2fx)", heapPerStream
                     / h1.heapPerStream);
@@ -105,30 +109,7 @@ public final class Http2Bench {
             while (c.established.get() < streams && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
-            int open = c.established.get();
-            Control.Stats held = p.control.stats(true);
-            long cpuStart = 0;
-            String note = "";
-            int counted = 0;
-            for (int round = 0; round <= ROUNDS; round++) {
-                if (round == 1) {
-                    cpuStart = p.control.stats(false).cpuNanos();
-                }
-                long[] range = p.control.publish(EVENTS, SIZE, DEADLINE);
-                long until = System.nanoTime() + DEADLINE.toNanos();
-                while (c.reached(range[1]) < open && System.nanoTime() < until) {
-                    Thread.sleep(2);
-                }
-                if (c.reached(range[1]) < open) {
-                    note = "; round " + round + ": " + c.reached(range[1]) + " of " + open + " got the last event";
-                    break;
-                }
-                counted += round > 0 ? 1 : 0;
-            }
-            long cpu = p.control.stats(false).cpuNanos() - cpuStart;
-            long deliveries = (long) counted * EVENTS * open;
-            return new Measured(open, (held.heapUsed() - before.heapUsed()) / (double) open, held.threads(), held.fds(),
-                    deliveries == 0 ? Double.NaN : cpu / 1e3 / deliveries, deliveries, note);
+            return rounds(p, before, c.established.get(), c::reached);
         }
     }
 
@@ -155,35 +136,48 @@ public final class Http2Bench {
             while (p.control.stats(false).subscribers() < streams && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
-            int open = p.control.stats(false).subscribers();
-            Control.Stats held = p.control.stats(true);
-            long cpuStart = 0;
-            String note = "";
-            int counted = 0;
-            for (int round = 0; round <= ROUNDS; round++) {
-                if (round == 1) {
-                    cpuStart = p.control.stats(false).cpuNanos();
-                }
-                long[] range = p.control.publish(EVENTS, SIZE, DEADLINE);
-                long until = System.nanoTime() + DEADLINE.toNanos();
-                while (reached(all, range[1]) < open && System.nanoTime() < until) {
-                    Thread.sleep(2);
-                }
-                if (reached(all, range[1]) < open) {
-                    note = "; round " + round + ": " + reached(all, range[1]) + " of " + open + " got the last event";
-                    break;
-                }
-                counted += round > 0 ? 1 : 0;
-            }
-            long cpu = p.control.stats(false).cpuNanos() - cpuStart;
-            long deliveries = (long) counted * EVENTS * open;
+            Measured m = rounds(p, before, p.control.stats(false).subscribers(), seq -> reached(all, seq));
             int failed = (int) all.stream().filter(s -> s.failed.get() > 0).count();
-            return new Measured(open, (held.heapUsed() - before.heapUsed()) / (double) open, held.threads(), held.fds(),
-                    deliveries == 0 ? Double.NaN : cpu / 1e3 / deliveries, deliveries,
-                    failed == 0 ? note : note + "; " + failed + " streams failed");
+            return failed == 0 ? m : m.withNote("; " + failed + " streams failed");
         } finally {
             client.stop();
         }
+    }
+
+    /** How many of the open streams have the event numbered {@code seq} (or a later one). */
+    @FunctionalInterface
+    private interface Reached {
+        int streams(long seq) throws Exception;
+    }
+
+    /**
+     * With {@code open} streams held: the heap per stream against {@code before}, then rounds of events to all of
+     * them, each until every stream has its last event, and the CPU per delivery over the rounds after the first.
+     */
+    private static Measured rounds(ServerProcess p, Control.Stats before, int open, Reached reached) throws Exception {
+        Control.Stats held = p.control.stats(true);
+        long cpuStart = 0;
+        String note = "";
+        int counted = 0;
+        for (int round = 0; round <= ROUNDS; round++) {
+            if (round == 1) {
+                cpuStart = p.control.stats(false).cpuNanos();
+            }
+            long[] range = p.control.publish(EVENTS, SIZE, DEADLINE);
+            long until = System.nanoTime() + DEADLINE.toNanos();
+            while (reached.streams(range[1]) < open && System.nanoTime() < until) {
+                Thread.sleep(2);
+            }
+            if (reached.streams(range[1]) < open) {
+                note = "; round " + round + ": " + reached.streams(range[1]) + " of " + open + " got the last event";
+                break;
+            }
+            counted += round > 0 ? 1 : 0;
+        }
+        long cpu = p.control.stats(false).cpuNanos() - cpuStart;
+        long deliveries = (long) counted * EVENTS * open;
+        return new Measured(open, (held.heapUsed() - before.heapUsed()) / (double) open, held.threads(), held.fds(),
+                deliveries == 0 ? Double.NaN : cpu / 1e3 / deliveries, deliveries, note);
     }
 
     private static int reached(List<H2Sse> all, long seq) {
