@@ -117,7 +117,9 @@ class ClusterFailureTest {
             for (int i = 0; i < 2000; i++) {
                 sent.add(a.registry.publishAsync("o", SseEvent.of("e" + i)).toCompletableFuture());
                 if (i == 300) {
-                    // Cut while this thread goes on publishing: some publishes are on their way, some answered.
+                    // Cut while this thread goes on publishing: some publishes are on their way, some answered (at
+                    // least the first: without waiting for it, Redis could read the kill before any of them).
+                    sent.get(0).get(WAIT.toSeconds(), TimeUnit.SECONDS);
                     killed = c.async().clientKill(KillArgs.Builder.id(id)).toCompletableFuture();
                 }
             }
