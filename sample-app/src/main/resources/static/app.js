@@ -17,6 +17,7 @@ status.addEventListener('status', e => {
   $('fig-heap').textContent = s.heapUsedMb + ' MB';
   $('status').textContent = `open streams ${s.openStreams} \u00b7 request threads in the app ${s.requestThreadsBusy}`
     + (s.cluster ? ` \u00b7 instance :${s.port}, cluster ${s.cluster}` : '');
+  $('status').dataset.updates = (+($('status').dataset.updates || 0) + 1).toString(); // for tests: a new second
   history.push({ streams: s.openStreams, threads: s.requestThreadsPeak });
   if (history.length > 60) history.shift();
   drawChart();
