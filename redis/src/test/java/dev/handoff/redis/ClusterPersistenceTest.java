@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -74,7 +73,7 @@ class ClusterPersistenceTest {
 
         redis.down();
         try {
-            awaitStats(a, s -> !s.connected(), "the cluster seen as disconnected while Redis is down");
+            a.awaitClusterStats(s -> !s.connected(), "the cluster seen as disconnected while Redis is down");
             String localId = a.publish("l", "only on A");
             awaitData(onA, "only on A");
             assertThat(onA.events().get(1).lastEventId()).isEqualTo(localId).doesNotContain("_");
@@ -95,20 +94,10 @@ class ClusterPersistenceTest {
             assertThat(awaitEventNamed(conn, StreamRegistry.RESET_EVENT).data()).isEqualTo("l");
         }
         assertThat(Instance.data(onB.events())).doesNotContain("only on A", "refused");
-        awaitStats(a, s -> s.connected() && s.unsharedTopics() == 0 && s.reconnects() >= 1,
+        a.awaitClusterStats(s -> s.connected() && s.unsharedTopics() == 0 && s.reconnects() >= 1,
                 "connected again, the reset shared, a reconnect counted");
         StreamClient.Conn resumed = b.subscribe("l", "Last-Event-ID: " + before);
         assertThat(awaitEventNamed(resumed, StreamRegistry.RESET_EVENT).data()).isEqualTo("l");
     }
 
-    private static void awaitStats(Instance i, Predicate<ClusterStats> done, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!done.test(i.registry.clusterStats().orElseThrow())) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("waited " + WAIT + " for " + what + "; stats: "
-                        + i.registry.clusterStats().orElseThrow());
-            }
-            Thread.sleep(20);
-        }
-    }
 }

@@ -7,12 +7,14 @@ import dev.handoff.core.support.StreamClient;
 import dev.handoff.core.support.TestApp;
 import dev.handoff.core.support.TestServer;
 import dev.handoff.core.support.TomcatTestServer;
+import dev.handoff.registry.ClusterStats;
 import dev.handoff.registry.StreamRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -67,6 +69,19 @@ final class Instance implements AutoCloseable {
             Thread.sleep(10);
         }
         return conn;
+    }
+
+    /** Waits, within the deadline, until the cluster's stats say {@code done}. */
+    void awaitClusterStats(Predicate<ClusterStats> done, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!done.test(registry.clusterStats().orElseThrow())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("waited " + WAIT + " for " + what + "; stats: "
+                        + registry.clusterStats().orElseThrow());
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** Publishes and waits until the cluster took the event; returns its id. */
