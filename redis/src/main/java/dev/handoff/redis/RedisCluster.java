@@ -413,11 +413,14 @@ public final class RedisCluster implements Cluster {
             args.add(name);
             args.add(value);
         });
-        CompletionStage<String> added = evalAsync(PUBLISH_SCRIPT, PUBLISH_SCRIPT_SHA, ScriptOutputType.VALUE,
-                new String[] {busKey, logKey(topic)}, args.toArray(String[]::new));
-        return added.handle((entryId, failure) -> {
+        CompletionStage<List<Object>> added = evalAsync(PUBLISH_SCRIPT, PUBLISH_SCRIPT_SHA, ScriptOutputType.MULTI,
+                new String[] {busKey, logKey(topic), epochKey}, args.toArray(String[]::new));
+        return added.handle((answer, failure) -> {
             if (failure == null) {
-                return epoch + "_" + entryId;
+                // Numbered in the epoch Redis holds as it took the event: after Redis went back to an older
+                // snapshot, another instance may have started a new one before this one's reader saw it.
+                Object now = answer.size() > 1 ? answer.get(1) : null;
+                return (now instanceof String current ? current : epoch) + "_" + answer.get(0);
             }
             Throwable cause = unwrap(failure);
             if (certainlyNotTaken(cause)) {
@@ -457,7 +460,8 @@ public final class RedisCluster implements Cluster {
      * names the entry before it in the log ({@code p}): when the oldest ones were trimmed, the first left says
      * whether a position was just before it (nothing missed) or further back (something was). Logs are trimmed to
      * about the replay size ({@code MAXLEN ~}), by age ({@code MINID ~}), and expire a replay age after their last
-     * event, so that a topic no one publishes to any more leaves nothing behind.
+     * event, so that a topic no one publishes to any more leaves nothing behind. Returns the entry id and the epoch
+     * (KEYS[3]; nil where Redis lost it and no reader has set it again).
      */
     private static final String PUBLISH_SCRIPT = """
             local fields = {}
@@ -476,7 +480,7 @@ public final class RedisCluster implements Cluster {
                 redis.call('PEXPIRE', KEYS[2], age)
               end
             end
-            return id
+            return {id, redis.call('GET', KEYS[3])}
             """;
 
     private static final String PUBLISH_SCRIPT_SHA = sha1(PUBLISH_SCRIPT);

@@ -183,8 +183,8 @@ class ClusterFailureTest {
         Event reset = awaitEventNamed(onB, StreamRegistry.RESET_EVENT);
         assertThat(reset.data()).isEqualTo("s");
         // Once an instance has found the older history and started a new epoch in Redis, every publish, from any
-        // instance, is numbered in it. (Before that, A could still publish in the old one: its reader may not have
-        // seen the restore yet.)
+        // instance, is numbered in it, whether or not that instance's reader has seen the restore yet (A's publishes
+        // were numbered in the epoch A had last read, and their ids differed from the ones B delivered).
         b.awaitClusterStats(stats -> !epochOf(lostId).equals(stats.details().get("epoch")), "instance B in a new epoch");
         String next = a.publishUntilTaken("s", "new history");
         awaitData(onB, "new history");
