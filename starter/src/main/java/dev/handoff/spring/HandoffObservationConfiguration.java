@@ -5,13 +5,9 @@ import io.micrometer.common.KeyValue;
 import io.micrometer.observation.ObservationFilter;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
-import jakarta.servlet.FilterChain;
-import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
-import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
-import java.io.IOException;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -73,8 +69,7 @@ class HandoffObservationConfiguration {
             try {
                 chain.doFilter(inside, response);
             } finally {
-                wrapper.streamed = inside.isAsyncStarted() && Handoff.isAvailable(inside)
-                        && Handoff.from(inside).isHandedOff();
+                wrapper.streamed = inside.isAsyncStarted() && handedOff(inside);
             }
         });
     }
@@ -85,22 +80,15 @@ class HandoffObservationConfiguration {
     ObservationFilter handoffObservationTag() {
         return context -> {
             if (context instanceof ServerRequestObservationContext server) {
-                boolean streamed = server.getCarrier() != null && Handoff.isAvailable(server.getCarrier())
-                        && Handoff.from(server.getCarrier()).isHandedOff();
+                boolean streamed = server.getCarrier() != null && handedOff(server.getCarrier());
                 server.addLowCardinalityKeyValue(KeyValue.of(TAG, streamed ? "stream" : "none"));
             }
             return context;
         };
     }
 
-    private static FilterRegistrationBean<Filter> registration(String name, int order, Step step) {
-        FilterRegistrationBean<Filter> registration = new FilterRegistrationBean<>(new Filter() {
-            @Override
-            public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
-                    throws IOException, ServletException {
-                step.doFilter(request, response, chain);
-            }
-        });
+    private static FilterRegistrationBean<Filter> registration(String name, int order, Filter filter) {
+        FilterRegistrationBean<Filter> registration = new FilterRegistrationBean<>(filter);
         registration.setName(name);
         registration.setOrder(order);
         registration.setAsyncSupported(true);
@@ -108,10 +96,9 @@ class HandoffObservationConfiguration {
         return registration;
     }
 
-    @FunctionalInterface
-    private interface Step {
-        void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
-                throws IOException, ServletException;
+    /** Whether the request was handed off through Handoff (a stream opened on it). */
+    private static boolean handedOff(ServletRequest request) {
+        return Handoff.isAvailable(request) && Handoff.from(request).isHandedOff();
     }
 
     /** The request Spring's observation filter sees: not async once the chain returned from a handoff. */
