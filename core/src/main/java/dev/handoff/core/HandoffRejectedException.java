@@ -1,7 +1,6 @@
 package dev.handoff.core;
 
-import jakarta.servlet.AsyncContext;
-import jakarta.servlet.ReadListener;
+import dev.handoff.core.internal.UnreadBody;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -68,12 +67,13 @@ public final class HandoffRejectedException extends RuntimeException {
             throw new IllegalStateException("cannot answer '" + getMessage() + "' with " + status
                     + ": the response is already committed", this);
         }
-        AsyncContext unread = takeUnreadBody(request);
+        // A body nobody read is taken off the container's thread first (UnreadBody says why).
+        UnreadBody unread = request == null ? null : UnreadBody.take(request, response, isHttp1(request));
         try {
             write(request, response);
         } finally {
             if (unread != null) {
-                unread.complete();
+                unread.answered();
             }
         }
     }
@@ -96,50 +96,6 @@ public final class HandoffRejectedException extends RuntimeException {
         // Sent now: a container may go on to drain an unread request body before it finishes the response.
         response.flushBuffer();
     }
-
-    /**
-     * Over HTTP/2, a declared body that nobody read yet is taken asynchronously, by a listener that reads
-     * nothing, until the refusal is sent. Tomcat (11.0, 10.1) gives a stream that ends before it took its
-     * first DATA frame no flow-control window: each DATA frame the client had already sent then gets a
-     * {@code RST_STREAM FLOW_CONTROL_ERROR}, every reset counts against Tomcat's overhead protection, and a
-     * few refused uploads close the whole connection, with every stream on it. A listener makes Tomcat set up
-     * the stream's input first, so that what the client sent is swallowed; the stream is then reset with
-     * {@code NO_ERROR} (the client stops sending), as Jetty does either way. Returns the context to complete,
-     * or null where there is nothing to take (HTTP/1.x, no declared body, a body taken already).
-     */
-    private static AsyncContext takeUnreadBody(HttpServletRequest request) {
-        if (isHttp1(request) || request.getContentLengthLong() <= 0 || request.isAsyncStarted()
-                || !request.isAsyncSupported()) {
-            return null;
-        }
-        AsyncContext async;
-        try {
-            async = request.startAsync();
-        } catch (IllegalStateException cannot) {
-            return null;
-        }
-        try {
-            request.getInputStream().setReadListener(UNREAD);
-        } catch (IOException | IllegalStateException taken) {
-            // Read already (a reader, or a listener of the application's): Tomcat set its input up then.
-        }
-        return async;
-    }
-
-    /** Reads nothing: the body of a refused request is left to the container to discard. */
-    private static final ReadListener UNREAD = new ReadListener() {
-        @Override
-        public void onDataAvailable() {
-        }
-
-        @Override
-        public void onAllDataRead() {
-        }
-
-        @Override
-        public void onError(Throwable t) {
-        }
-    };
 
     /** Whether the request is HTTP/1.x (or unknown): where hop-by-hop headers such as {@code Connection} exist. */
     static boolean isHttp1(HttpServletRequest request) {

@@ -167,6 +167,129 @@ class RequestBodyContainerTest {
         }
     }
 
+    /**
+     * Clients that declare a body over the limit and never send it hold no request thread: Tomcat would read what
+     * they declared (up to its maxSwallowSize) on the request thread until its connection time-out (here 30 s).
+     * With more of them open than the container has threads, an ordinary request is still answered at once; the
+     * server closes their connections once the refused body has had its time (10 s).
+     */
+    @Test
+    void refusedBodiesThatNeverComeHoldNoRequestThread() throws Exception {
+        try (TestServer patient = patientServer()) {
+            java.util.List<RawClient> silent = new java.util.ArrayList<>();
+            try {
+                // A container that held a thread per silent client would not answer the ninth before the first
+                // thread came free (30 s).
+                long start = System.nanoTime();
+                for (int i = 0; i < TestServer.THREADS + 2; i++) {
+                    RawClient raw = new RawClient(patient.port());
+                    silent.add(raw);
+                    raw.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+                    assertThat(raw.readResponse()).startsWith("HTTP/1.1 413");
+                }
+                HttpResponse<String> ordinary = http.send(HttpRequest.newBuilder(patient.uri("/small"))
+                        .timeout(WAIT).POST(HttpRequest.BodyPublishers.ofString("fits")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertThat(ordinary.body()).isEqualTo("stored 4");
+                assertThat(millis).as("%d silent refused uploads and an ordinary request answered (pool of %d)",
+                        silent.size(), TestServer.THREADS).isLessThan(5_000);
+                for (RawClient raw : silent) {
+                    raw.readToEnd(); // The server closes it; a read time-out (30 s) fails the test.
+                }
+            } finally {
+                for (RawClient raw : silent) {
+                    raw.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Clients that send part of their body and stop are answered 408 after the body's idle time-out, and hold no
+     * container thread afterwards for the rest of what they declared (the container's time-out here is 30 s): the
+     * body was being read by a listener, so the container's own discard of the rest does not block.
+     */
+    @Test
+    void stalledBodiesAnswered408HoldNoContainerThread() throws Exception {
+        try (TestServer patient = patientServer()) {
+            java.util.List<RawClient> stalled = new java.util.ArrayList<>();
+            try {
+                long start = System.nanoTime();
+                for (int i = 0; i < TestServer.THREADS + 2; i++) {
+                    RawClient raw = new RawClient(patient.port());
+                    stalled.add(raw);
+                    raw.send("POST /stalls HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+                }
+                for (RawClient raw : stalled) {
+                    assertThat(raw.readResponse()).startsWith("HTTP/1.1 408");
+                }
+                HttpResponse<String> ordinary = http.send(HttpRequest.newBuilder(patient.uri("/small"))
+                        .timeout(WAIT).POST(HttpRequest.BodyPublishers.ofString("fits")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertThat(ordinary.body()).isEqualTo("stored 4");
+                assertThat(millis).as("%d stalled uploads answered 408 and an ordinary request answered (pool of %d)",
+                        stalled.size(), TestServer.THREADS).isLessThan(5_000);
+                for (RawClient raw : stalled) {
+                    raw.readToEnd(); // Closed by the server after the 408.
+                }
+            } finally {
+                for (RawClient raw : stalled) {
+                    raw.close();
+                }
+            }
+        }
+    }
+
+    /** A client that sends the body it declared gets its 413 whole, and the connection ends cleanly after it. */
+    @Test
+    void aRefusedBodyThatIsSentIsReadAwayAndTheAnswerArrives() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+            raw.out.write(random(100_000));
+            raw.out.flush();
+            assertThat(raw.readResponse()).startsWith("HTTP/1.1 413")
+                    .contains("request body of 100000 bytes is over this endpoint's limit of 65536 bytes");
+            raw.readToEnd(); // Closed by the server (Connection: close), not reset.
+        }
+    }
+
+    /** A body declared larger than is worth reading away: answered, and the connection closed without reading it. */
+    @Test
+    void aRefusedBodyTooLargeToReadAwayClosesTheConnectionAfterTheAnswer() throws Exception {
+        try (RawClient raw = new RawClient()) {
+            raw.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+            assertThat(raw.readResponse()).startsWith("HTTP/1.1 413");
+            raw.readToEnd();
+        }
+    }
+
+    /**
+     * A server of the test's own, with a container idle time-out longer than the test. Stopping a Jetty started
+     * moments before may log that a reserved thread of its pool never ran: Jetty's, harmless.
+     */
+    private static TestServer patientServer() throws Exception {
+        LogWatch.expect("QueuedThreadPool - Stopped without executing or closing .*ReservedThread");
+        return TestServer.start(smallUploads(Duration.ofSeconds(30)));
+    }
+
+    private static TestApp smallUploads(Duration containerIdle) {
+        return new TestApp().filterOptions(StreamOptions.defaults().withScheduler(scheduler))
+                .containerIdleTimeout(containerIdle)
+                .route("/small", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    Path file = uploads.resolve("small-" + names.incrementAndGet());
+                    handoff.body(SMALL_MAX).toFile(file).thenAccept(bytes -> answer(handoff, 200, "stored " + bytes));
+                })
+                .route("/stalls", (req, resp) -> {
+                    Handoff handoff = Handoff.from(req);
+                    Path file = uploads.resolve("stalls-" + names.incrementAndGet());
+                    handoff.body(SMALL_MAX, Duration.ofMillis(300)).toFile(file)
+                            .thenAccept(bytes -> answer(handoff, 200, "stored " + bytes));
+                });
+    }
+
     @Test
     void aChunkedBodyThatGrowsPastTheLimitIsRefused413WhileStreaming() throws Exception {
         try (RawClient raw = new RawClient()) {
@@ -372,7 +495,11 @@ class RequestBodyContainerTest {
         final ByteArrayOutputStream received = new ByteArrayOutputStream();
 
         RawClient() throws IOException {
-            socket.connect(new InetSocketAddress("127.0.0.1", server.port()), (int) WAIT.toMillis());
+            this(server.port());
+        }
+
+        RawClient(int port) throws IOException {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), (int) WAIT.toMillis());
             socket.setSoTimeout((int) WAIT.toMillis());
             out = socket.getOutputStream();
             in = socket.getInputStream();

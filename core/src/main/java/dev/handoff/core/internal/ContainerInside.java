@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The two ways into a container that the servlet API does not offer, shared by {@link TomcatAbort},
+ * The two ways into a container that the servlet API does not offer, shared by {@link TomcatActions},
  * {@link JettyAbort} and {@link SendBuffer}: Tomcat's coyote response behind a response facade, and Jetty's
  * HTTP/1 end point behind a servlet request. Neither container is a dependency of Handoff's, so their objects
  * are reached by reflection, looked up once per class; any failure means "not here" (null), logged at debug.

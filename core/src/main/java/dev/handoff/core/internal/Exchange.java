@@ -87,7 +87,7 @@ public final class Exchange implements AsyncListener {
             }
         } catch (IOException | IllegalStateException notSupported) {
             // Not this way on this container (Tomcat): its own action, or else complete below.
-            TomcatAbort.closeNow(async.getResponse());
+            TomcatActions.closeNow(async.getResponse());
         }
         try {
             async.complete();

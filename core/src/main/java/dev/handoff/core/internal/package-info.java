@@ -8,7 +8,7 @@
  *       {@code OutboundQueue} of {@code Write}s and its
  *       writer), the container's output behind {@code Transport}
  *       ({@link dev.handoff.core.internal.ServletTransport}), the async exchange
- *       ({@link dev.handoff.core.internal.Exchange}, cut by {@code TomcatAbort} and
+ *       ({@link dev.handoff.core.internal.Exchange}, cut by {@code TomcatActions} and
  *       {@code JettyAbort}; its kernel send buffer capped by {@code SendBuffer}; the ways into the containers
  *       for those three in {@code ContainerInside}), the handles over it
  *       ({@link dev.handoff.core.internal.DefaultSseStream}, {@link dev.handoff.core.internal.DefaultByteStream}).</li>
