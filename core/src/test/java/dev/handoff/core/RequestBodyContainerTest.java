@@ -21,7 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
@@ -170,72 +172,56 @@ class RequestBodyContainerTest {
     /**
      * Clients that declare a body over the limit and never send it hold no request thread: Tomcat would read what
      * they declared (up to its maxSwallowSize) on the request thread until its connection time-out (here 30 s).
-     * With more of them open than the container has threads, an ordinary request is still answered at once; the
-     * server closes their connections once the refused body has had its time (10 s).
+     * The server closes their connections once the refused body has had its time (10 s).
      */
     @Test
     void refusedBodiesThatNeverComeHoldNoRequestThread() throws Exception {
-        try (TestServer patient = patientServer()) {
-            java.util.List<RawClient> silent = new java.util.ArrayList<>();
-            try {
-                // A container that held a thread per silent client would not answer the ninth before the first
-                // thread came free (30 s).
-                long start = System.nanoTime();
-                for (int i = 0; i < TestServer.THREADS + 2; i++) {
-                    RawClient raw = new RawClient(patient.port());
-                    silent.add(raw);
-                    raw.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
-                    assertThat(raw.readResponse()).startsWith("HTTP/1.1 413");
-                }
-                HttpResponse<String> ordinary = http.send(HttpRequest.newBuilder(patient.uri("/small"))
-                        .timeout(WAIT).POST(HttpRequest.BodyPublishers.ofString("fits")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                long millis = (System.nanoTime() - start) / 1_000_000;
-                assertThat(ordinary.body()).isEqualTo("stored 4");
-                assertThat(millis).as("%d silent refused uploads and an ordinary request answered (pool of %d)",
-                        silent.size(), TestServer.THREADS).isLessThan(5_000);
-                for (RawClient raw : silent) {
-                    raw.readToEnd(); // The server closes it; a read time-out (30 s) fails the test.
-                }
-            } finally {
-                for (RawClient raw : silent) {
-                    raw.close();
-                }
-            }
-        }
+        assertAnsweredHoldingNoThread("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
+                "HTTP/1.1 413");
     }
 
     /**
      * Clients that send part of their body and stop are answered 408 after the body's idle time-out, and hold no
-     * container thread afterwards for the rest of what they declared (the container's time-out here is 30 s): the
-     * body was being read by a listener, so the container's own discard of the rest does not block.
+     * container thread afterwards for the rest of what they declared: the body was being read by a listener, so
+     * the container's own discard of the rest does not block.
      */
     @Test
     void stalledBodiesAnswered408HoldNoContainerThread() throws Exception {
+        assertAnsweredHoldingNoThread("POST /stalls HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789",
+                "HTTP/1.1 408");
+    }
+
+    /**
+     * More clients than the container has threads send {@code request} at once, each is answered {@code status},
+     * and an ordinary request is answered too, all within 5 s on a server whose own time-out is 30 s: a container
+     * that held a thread per client would not get to the ninth before the first came free. Then the server
+     * closes every one of their connections.
+     */
+    private void assertAnsweredHoldingNoThread(String request, String status) throws Exception {
         try (TestServer patient = patientServer()) {
-            java.util.List<RawClient> stalled = new java.util.ArrayList<>();
+            List<RawClient> clients = new ArrayList<>();
             try {
                 long start = System.nanoTime();
                 for (int i = 0; i < TestServer.THREADS + 2; i++) {
                     RawClient raw = new RawClient(patient.port());
-                    stalled.add(raw);
-                    raw.send("POST /stalls HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+                    clients.add(raw);
+                    raw.send(request);
                 }
-                for (RawClient raw : stalled) {
-                    assertThat(raw.readResponse()).startsWith("HTTP/1.1 408");
+                for (RawClient raw : clients) {
+                    assertThat(raw.readResponse()).startsWith(status);
                 }
                 HttpResponse<String> ordinary = http.send(HttpRequest.newBuilder(patient.uri("/small"))
                         .timeout(WAIT).POST(HttpRequest.BodyPublishers.ofString("fits")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 long millis = (System.nanoTime() - start) / 1_000_000;
                 assertThat(ordinary.body()).isEqualTo("stored 4");
-                assertThat(millis).as("%d stalled uploads answered 408 and an ordinary request answered (pool of %d)",
-                        stalled.size(), TestServer.THREADS).isLessThan(5_000);
-                for (RawClient raw : stalled) {
-                    raw.readToEnd(); // Closed by the server after the 408.
+                assertThat(millis).as("%d clients answered %s and an ordinary request answered (pool of %d)",
+                        clients.size(), status, TestServer.THREADS).isLessThan(5_000);
+                for (RawClient raw : clients) {
+                    raw.readToEnd(); // The server closes it; a read time-out (30 s) fails the test.
                 }
             } finally {
-                for (RawClient raw : stalled) {
+                for (RawClient raw : clients) {
                     raw.close();
                 }
             }
