@@ -58,7 +58,10 @@ public final class HandoffRejectedException extends RuntimeException {
 
     /**
      * As {@link #respond(HttpServletResponse)}, for this request: over HTTP/2 (or later) no {@code Connection}
-     * header is sent (it is illegal there; an unread body ends its stream alone, not the connection).
+     * header is sent (it is illegal there; an unread body ends its stream alone, not the connection). A body
+     * nobody has read is taken off the container's thread: over HTTP/1.x it is read away as it arrives (up to
+     * 2 MiB, for at most 10 s) and the connection then ends, so a client that declares a body and never sends it
+     * holds no request thread; the request completes once the answer is written and the body is done with.
      *
      * @throws IllegalStateException if the response is already committed
      */
