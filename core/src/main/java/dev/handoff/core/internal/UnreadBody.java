@@ -45,7 +45,6 @@ public final class UnreadBody implements ReadListener, AsyncListener {
     private final AsyncContext async;
     private final HttpServletResponse response;
     private final ServletInputStream in;
-    private final boolean drain;
     /** The answer written, and the body read or given up: the exchange completes when both happened. */
     private final AtomicInteger waiting = new AtomicInteger(2);
     private final AtomicBoolean bodyDone = new AtomicBoolean();
@@ -54,11 +53,10 @@ public final class UnreadBody implements ReadListener, AsyncListener {
     private byte[] buffer;
     private long drained;
 
-    private UnreadBody(AsyncContext async, HttpServletResponse response, ServletInputStream in, boolean drain) {
+    private UnreadBody(AsyncContext async, HttpServletResponse response, ServletInputStream in) {
         this.async = async;
         this.response = response;
         this.in = in;
-        this.drain = drain;
     }
 
     /**
@@ -97,7 +95,7 @@ public final class UnreadBody implements ReadListener, AsyncListener {
         } catch (IOException | IllegalStateException readAlready) {
             // A reader was taken: the body is the application's; only the answer is waited for.
         }
-        UnreadBody body = new UnreadBody(async, response, in, http1);
+        UnreadBody body = new UnreadBody(async, response, in);
         async.setTimeout(DRAIN_MILLIS);
         async.addListener(body);
         if (in == null) {
@@ -146,8 +144,8 @@ public final class UnreadBody implements ReadListener, AsyncListener {
 
     @Override
     public void onDataAvailable() throws IOException {
-        if (!drain || bodyDone.get()) {
-            return;
+        if (bodyDone.get()) {
+            return; // Over HTTP/2 (not read), or given up.
         }
         if (buffer == null) {
             buffer = new byte[8192];
@@ -197,7 +195,7 @@ public final class UnreadBody implements ReadListener, AsyncListener {
 
     @Override
     public String toString() {
-        return "UnreadBody[" + (drain ? "draining, " + drained + " bytes read" : "not read")
-                + (bodyDone.get() ? givenUp ? ", given up" : ", done" : "") + ", waiting " + waiting.get() + "]";
+        return "UnreadBody[" + drained + " bytes read away" + (bodyDone.get() ? givenUp ? ", given up" : ", done" : "")
+                + ", waiting " + waiting.get() + "]";
     }
 }
